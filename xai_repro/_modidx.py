@@ -186,4 +186,8 @@ d = { 'settings': { 'branch': 'main',
                                      'xai_repro.reproduce.report': ('reproduce.html#report', 'xai_repro/reproduce.py'),
                                      'xai_repro.reproduce.reproduce': ('reproduce.html#reproduce', 'xai_repro/reproduce.py'),
                                      'xai_repro.reproduce.run_entry': ('reproduce.html#run_entry', 'xai_repro/reproduce.py'),
-                                     'xai_repro.reproduce.select': ('reproduce.html#select', 'xai_repro/reproduce.py')}}}
+                                     'xai_repro.reproduce.select': ('reproduce.html#select', 'xai_repro/reproduce.py')},
+            'xai_repro.viz': { 'xai_repro.viz.draw_boxes': ('viz.html#draw_boxes', 'xai_repro/viz.py'),
+                               'xai_repro.viz.overlay': ('viz.html#overlay', 'xai_repro/viz.py'),
+                               'xai_repro.viz.show_maps': ('viz.html#show_maps', 'xai_repro/viz.py'),
+                               'xai_repro.viz.to_hwc': ('viz.html#to_hwc', 'xai_repro/viz.py')}}}
