@@ -9,7 +9,7 @@ from .core import Hooks, ModelGuard, find_layer, check_images, check_targets, mi
 from .models import default_layer, is_transformer, token_grid
 
 # %% auto #0
-__all__ = ['METHODS', 'register_method', 'select_output', 'in_channels', 'Explainer', 'LayerExplainer']
+__all__ = ['METHODS', 'register_method', 'select_output', 'in_channels', 'inference_copy', 'Explainer', 'LayerExplainer']
 
 # %% ../nbs/10_explainer.ipynb #59d87812
 METHODS:dict[str, type] = {}
@@ -44,7 +44,30 @@ def in_channels(model:nn.Module) -> int|None:
     "Channel count of the model's first convolution (None when it has none)."
     return next((m.in_channels for m in model.modules() if isinstance(m, nn.Conv2d)), None)
 
-# %% ../nbs/10_explainer.ipynb #dd5943a7
+# %% ../nbs/10_explainer.ipynb #0fed0a11
+def inference_copy(model:nn.Module, example:torch.Tensor, # a batch of inputs of the shape the copy will see
+                   output=None, tol:float=1e-3) -> nn.Module|None:
+    "An optimized, frozen copy of `model` for no-grad passes, checked to match it on `example`; None if none works."
+    import copy, warnings
+    with torch.no_grad():
+        m = copy.deepcopy(model).eval()
+        for p in m.parameters(): p.requires_grad_(False)
+        ex = example[:2]
+        refs = [select_output(model(e), output) for e in (ex, example[:1])]
+        builders = [lambda: torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(m, ex, check_trace=False, strict=False))),
+                    lambda: __import__('torch.fx.experimental.optimization', fromlist=['x']).optimize_for_inference(m)]
+        for build in builders:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter('ignore')
+                    fast = build()
+                    outs = [select_output(fast(e), output) for e in (ex, example[:1])]
+                if all(o.shape == r.shape and (o - r).abs().max() <= tol * max(1., r.abs().max().item()) for o, r in zip(outs, refs)):
+                    return fast
+            except Exception: pass
+    return None
+
+# %% ../nbs/10_explainer.ipynb #dd2eae78
 class Explainer:
     "Base of every explainer; subclasses implement `attribute(x, target)` returning raw B×h×w maps."
     signed = False # maps keep their sign and are scaled by max |v|
@@ -55,8 +78,11 @@ class Explainer:
                  scale:bool=True, # scale maps per image (min-max, or max |v| for signed maps); False gives raw values
                  create_graph:bool=False, # differentiable mode: keep the graph, leave the model's mode alone
                  batch_size:int=32, # images (or masked copies) per forward pass
+                 fast:bool=True, # use an optimized frozen copy for many gradient-free passes (see `inference_copy`)
+                 fast_min:int=512, # ... when a call makes at least this many such passes
                 ):
         self.model, self.output, self.scale, self.create_graph, self.batch_size = model, output, scale, create_graph, batch_size
+        self.fast, self.fast_min, self._fast = fast, fast_min, None
         self.layer = find_layer(model, layer if layer is not None else default_layer(model)) if self.uses_layer else None
         self.hooks, self._depth = Hooks(), 0
 
@@ -70,7 +96,14 @@ class Explainer:
     def __exit__(self, *exc):
         self._depth -= 1
         if self._depth == 0:
-            self.hooks.remove(); self._guard.__exit__(*exc)
+            self.hooks.remove(); self._guard.__exit__(*exc); self._fast = None
+
+    def fast_logits(self, x:torch.Tensor, n_passes:int=0) -> torch.Tensor:
+        "Class scores for `x` without gradients, through an optimized copy when the call makes `n_passes` >= `fast_min` passes."
+        if self.fast and not self.create_graph and n_passes >= self.fast_min and self._fast is None and self._depth > 0:
+            self._fast = inference_copy(self.model, x, self.output) or False
+        with torch.no_grad():
+            return select_output(self._fast(x), self.output) if self._fast else self.logits(x)
 
     def logits(self, x:torch.Tensor) -> torch.Tensor:
         "The model's class scores for `x`."
@@ -111,7 +144,7 @@ class Explainer:
 
     def __repr__(self): return f"{type(self).__name__}({type(self.model).__name__}" + (f", layer={self.layer.__class__.__name__})" if self.layer is not None else ")")
 
-# %% ../nbs/10_explainer.ipynb #9d55d190
+# %% ../nbs/10_explainer.ipynb #9357f61e
 class LayerExplainer(Explainer):
     "An explainer reading feature maps (B×K×h×w) of one layer."
     uses_layer = True
