@@ -13,6 +13,9 @@ root = Path(__file__).resolve().parent.parent
 bin_ = Path(sys.executable).parent
 os.chdir(root)
 os.environ.update(HF_HUB_OFFLINE='1', XAI_REPRO_OFFLINE='1', MPLBACKEND='Agg', PYTHONHASHSEED='0')
+# two test processes at a time, one torch thread each: oversubscribed threads make torch several times slower
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+workers = str(max(1, min(2, os.cpu_count() or 1)))
 
 def run(*cmd):
     print('+', ' '.join(map(str, cmd)), flush=True)
@@ -33,5 +36,5 @@ changed = [f for f, h in tracked().items() if before.get(f) != h] + untracked('x
 if changed:
     sys.exit('These files change under nbdev_clean/nbdev_export (clean the notebooks, export, and commit):\n  ' + '\n  '.join(changed))
 print('notebooks clean, library equals notebooks', flush=True)
-if run(bin_/'nbdev_test', '--n_workers', '2'): sys.exit('nbdev_test failed')
-sys.exit(run(bin_/'python', '-m', 'pytest', 'tests', *sys.argv[1:]))
+if run(bin_/'nbdev_test', '--n_workers', workers): sys.exit('nbdev_test failed')
+sys.exit(run(bin_/'python', '-m', 'pytest', 'tests', '-n', workers, '--durations=15', *sys.argv[1:]))
