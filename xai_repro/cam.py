@@ -93,11 +93,14 @@ class CAM(BaseCAM):
                              f"(it has {fc.in_features} inputs): use a GAP + linear architecture at its last layer, or Grad-CAM")
         return fc.weight[targ]
 
-# %% ../nbs/11_cam.ipynb #75589eb9
+# %% ../nbs/11_cam.ipynb #3ac40911
 @register_method('scorecam')
 class ScoreCAM(BaseCAM):
     "Score-CAM: channel weights softmax over the masked-image logits (thesis Eq. 1.6–1.7)."
     needs_grads = False
+    def __init__(self, model, layer=None, align_corners:bool=False, # upsampling of the masks: False as Score-CAM's code, True as pytorch-grad-cam
+                 **kw):
+        super().__init__(model, layer, **kw); self.align_corners = align_corners
     def weights(self, A, G, targ, x, logits):
         B, K = A.shape[:2]
         u = torch.empty(B, K, device=x.device)
@@ -110,7 +113,7 @@ class ScoreCAM(BaseCAM):
                 u[b] = blank[0, targ[b]]
                 for i in range(0, len(live), self.batch_size):
                     ks = live[i:i + self.batch_size]
-                    m = minmax(upsample(A[b, ks], x.shape[-2:]))          # Eq. (1.7): n(up(A^k))
+                    m = minmax(F.interpolate(A[b, ks][None], x.shape[-2:], mode='bilinear', align_corners=self.align_corners)[0])  # Eq. (1.7): n(up(A^k))
                     u[b, ks] = self.fast_logits(x[b] * m[:, None], n_passes)[:, targ[b]]  # Eq. (1.6); the baseline term cancels in the softmax
         return u.softmax(1)
 
@@ -159,11 +162,13 @@ class AblationCAM(BaseCAM):
             h.forward(self.layer, lambda m, i, o: a)
             return self.logits(xb.expand(len(a), *xb.shape))
 
-# %% ../nbs/11_cam.ipynb #65226b89
+# %% ../nbs/11_cam.ipynb #8ddcbb79
 @register_method('fakecam')
 class FakeCAM(Explainer):
     "Fake-CAM: ones everywhere except the top-left pixel (a sanity baseline for AD/AI)."
     def attribute(self, x, target):
+        if target is not None:  # the model runs only to check the targets against its classes
+            with torch.no_grad(): self.targets(target, self.logits(x))
         s = torch.ones(x.shape[0], *x.shape[-2:], device=x.device)
         s[:, 0, 0] = 0
         return s

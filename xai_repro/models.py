@@ -132,7 +132,7 @@ def online(host:str='download.pytorch.org', timeout:float=2.) -> bool:
         with socket.create_connection((host, 443), timeout=timeout): return True
     except OSError: return False
 
-# %% ../nbs/01_models.ipynb #881c5d47
+# %% ../nbs/01_models.ipynb #c6e35510
 def _no_weights(name):
     return FileNotFoundError(
         f"pretrained weights for {name!r} are not available offline and there is no network. Download the checkpoint "
@@ -146,7 +146,8 @@ def _load_state(model:nn.Module, path, name):
     if isinstance(sd, dict) and 'state_dict' in sd: sd = sd['state_dict']
     if isinstance(sd, dict) and 'model' in sd and isinstance(sd['model'], dict): sd = sd['model']
     sd = {k.removeprefix('module.'): v for k, v in sd.items()}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
+    try: missing, unexpected = model.load_state_dict(sd, strict=False)
+    except RuntimeError as e: raise ValueError(f"checkpoint {path} does not fit {name}: {str(e).splitlines()[-1].strip()}") from None
     if missing or unexpected:
         raise ValueError(f"checkpoint {path} does not fit {name}: missing keys {missing[:5]}, unexpected keys {unexpected[:5]}")
 
