@@ -1,0 +1,99 @@
+"Every registered explainer against the explainer contract (DESIGN.md), on a small CNN and a tiny ViT."
+import pytest, torch, torch.nn as nn
+from xai_repro.core import set_seed
+from xai_repro.explain import METHODS, load_all, get_method
+from xai_repro.models import load_model, with_normalization
+
+load_all()
+VIT_ONLY = {'rawattention', 'rollout', 'transformer-attribution', 'chefer2021b'}
+FAST = {'rise': dict(N=64), 'extremal': dict(steps=5, areas=(0.1,)), 'smoothgrad': dict(n=3),
+        'integratedgradients': dict(steps=4), 'scorecam': dict(batch_size=64), 'ablationcam': dict(batch_size=64)}
+SHARED = [m for m, c in METHODS.items() if c.__module__.split('.')[-1] in ('cam', 'gradient', 'perturb', 'attention')]
+
+def n_hooks(model):
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) + len(m._backward_pre_hooks)
+               for m in model.modules())
+
+@pytest.fixture(scope='module')
+def cnn():
+    set_seed(0)
+    m = load_model('resnet18_small', num_classes=10, width=8)
+    m.inner.layer1.train()                     # a mixed-mode model: restored as it was
+    m.inner.fc.weight.requires_grad_(False)    # a partly frozen model: restored as it was
+    return m
+
+@pytest.fixture(scope='module')
+def vit():
+    import timm
+    set_seed(0)
+    return with_normalization(timm.create_model('vit_tiny_patch16_224', num_classes=10, depth=2)).eval()
+
+def state(m): return [mod.training for mod in m.modules()], [p.requires_grad for p in m.parameters()], n_hooks(m)
+
+def subject(name, cnn, vit):
+    return (vit, torch.rand(2, 3, 224, 224)) if name in VIT_ONLY else (cnn, torch.rand(2, 3, 32, 32))
+
+@pytest.mark.parametrize('name', SHARED)
+def test_contract(name, cnn, vit):
+    model, x = subject(name, cnn, vit)
+    before, xc = state(model), x.clone()
+    e = get_method(name)(model, **FAST.get(name, {}))
+    sal = e(x, [1, 2])
+    assert sal.shape == (2, *x.shape[-2:]) and sal.dtype == torch.float32 and sal.device == x.device
+    assert torch.isfinite(sal).all()
+    if e.signed: assert sal.abs().max() <= 1 + 1e-6
+    else: assert sal.min() >= 0 and sal.max() <= 1 + 1e-6
+    assert state(model) == before, 'model mode, requires_grad or hooks changed'
+    assert torch.equal(x, xc), 'input modified'
+    assert all(p.grad is None for p in model.parameters())
+
+@pytest.mark.parametrize('name', SHARED)
+def test_bad_input(name, cnn, vit):
+    model, x = subject(name, cnn, vit)
+    e = get_method(name)(model, **FAST.get(name, {}))
+    with pytest.raises(ValueError, match='3 targets for 2 images'): e(x, [1, 2, 3])
+    with pytest.raises(ValueError, match='out of range'): e(x, 10)
+    bad = x.clone(); bad[0, 0, 0, 0] = float('nan')
+    with pytest.raises(ValueError, match='non-finite'): e(bad)
+    with pytest.raises(ValueError, match='4 dims'): e(x[0])
+    with pytest.raises(ValueError, match='channels'): e(x[:, :1])
+
+@pytest.mark.parametrize('name', [m for m in SHARED if m != 'fakecam'])  # Fake-CAM never runs the model
+@pytest.mark.parametrize('fail_at', [1, 2])
+def test_restored_after_error(name, fail_at, cnn, vit):
+    model, x = subject(name, cnn, vit)
+    before = state(model)
+    class Boom(Exception): pass
+    calls = {'n': 0}
+    def boom(m, i, o):
+        calls['n'] += 1
+        if calls['n'] >= fail_at: raise Boom('raised inside the forward pass')
+    h = model.inner.register_forward_hook(boom)
+    try:
+        e = get_method(name)(model, **FAST.get(name, {}))
+        if fail_at == 1:
+            with pytest.raises(Boom): e(x, 1)
+        else:
+            try: e(x, 1)  # methods with a single forward pass finish; the others fail in a later one
+            except Boom: pass
+    finally: h.remove()
+    assert state(model) == before
+
+@pytest.mark.parametrize('name', [m for m in SHARED if m not in VIT_ONLY and m != 'fakecam'])
+def test_constant_image_gives_finite_maps(name, cnn):
+    sal = get_method(name)(cnn, **FAST.get(name, {}))(torch.full((1, 3, 32, 32), 0.5), 0)
+    assert torch.isfinite(sal).all()
+
+def test_unknown_method_and_layer(cnn):
+    from xai_repro.explain import explain
+    x = torch.rand(1, 3, 32, 32)
+    with pytest.raises(ValueError, match='unknown method'): explain(cnn, x, 'gradcan')
+    with pytest.raises(ValueError, match="unknown layer 'layer5'"): explain(cnn, x, 'gradcam', layer='layer5')
+
+def test_tuple_and_dict_outputs(cnn):
+    from xai_repro.explain import explain
+    class TupleOut(nn.Module):
+        def __init__(self, m): super().__init__(); self.inner = m
+        def forward(self, x): return {'logits': self.inner(x), 'aux': 0}
+    x = torch.rand(2, 3, 32, 32)
+    torch.testing.assert_close(explain(TupleOut(cnn), x, 'gradcam', 3), explain(cnn, x, 'gradcam', 3))
