@@ -67,7 +67,7 @@ def inference_copy(model:nn.Module, example:torch.Tensor, # a batch of inputs of
             except Exception: pass
     return None
 
-# %% ../nbs/10_explainer.ipynb #dd2eae78
+# %% ../nbs/10_explainer.ipynb #65eb46ce
 class Explainer:
     "Base of every explainer; subclasses implement `attribute(x, target)` returning raw B×h×w maps."
     signed = False # maps keep their sign and are scaled by max |v|
@@ -79,7 +79,7 @@ class Explainer:
                  create_graph:bool=False, # differentiable mode: keep the graph, leave the model's mode alone
                  batch_size:int=32, # images (or masked copies) per forward pass
                  fast:bool=True, # use an optimized frozen copy for many gradient-free passes (see `inference_copy`)
-                 fast_min:int=512, # ... when a call makes at least this many such passes
+                 fast_min:int=256, # ... when a call makes at least this many such passes
                 ):
         self.model, self.output, self.scale, self.create_graph, self.batch_size = model, output, scale, create_graph, batch_size
         self.fast, self.fast_min, self._fast = fast, fast_min, None
