@@ -89,9 +89,10 @@ def test_inplace_relu_and_reused_module():
     net = Net()
     x = torch.rand(2, 3, 16, 16)
     sal = xcam.GradCAM(net, layer='conv2')(x, 0)
-    # reference: the same computation without hooks, on the post-ReLU maps (the in-place ReLU rewrites conv2's output)
-    a = net.relu(net.conv(x)); b = torch.relu(net.conv2(a)); y = net.fc(b.mean((2, 3)))
-    g, = torch.autograd.grad(y[:, 0].sum(), b)
+    # reference without hooks: conv2's own output and the gradient with respect to it (the in-place ReLU that follows
+    # must change neither)
+    a = net.relu(net.conv(x)); c = net.conv2(a); y = net.fc(torch.relu(c).mean((2, 3)))
+    g, = torch.autograd.grad(y[:, 0].sum(), c)
     from xai_repro.core import minmax
-    ref = minmax(torch.relu((g.mean((2, 3), keepdim=True) * b).sum(1))).detach()
+    ref = minmax(torch.relu((g.mean((2, 3), keepdim=True) * c).sum(1))).detach()
     torch.testing.assert_close(sal, ref, atol=1e-5, rtol=1e-4)

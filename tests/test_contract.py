@@ -7,8 +7,10 @@ from xai_repro.models import load_model, with_normalization
 load_all()
 VIT_ONLY = {'rawattention', 'rollout', 'transformer-attribution', 'chefer2021b'}
 FAST = {'rise': dict(N=64), 'extremal': dict(steps=5, areas=(0.1,)), 'smoothgrad': dict(n=3),
-        'integratedgradients': dict(steps=4), 'scorecam': dict(batch_size=64), 'ablationcam': dict(batch_size=64)}
-SHARED = [m for m, c in METHODS.items() if c.__module__.split('.')[-1] in ('cam', 'gradient', 'perturb', 'attention')]
+        'integratedgradients': dict(steps=4), 'scorecam': dict(batch_size=64), 'ablationcam': dict(batch_size=64),
+        'opticam': dict(max_iter=5)}
+# every explainer that needs no training of its own: the shared ones and the papers' post-hoc methods
+SHARED = [m for m, c in METHODS.items() if c.__module__.split('.')[-1] in ('cam', 'gradient', 'perturb', 'attention', 'opticam')]
 
 def n_hooks(model):
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) + len(m._backward_pre_hooks)

@@ -117,7 +117,7 @@ class ScoreCAM(BaseCAM):
                     u[b, ks] = self.fast_logits(x[b] * m[:, None], n_passes)[:, targ[b]]  # Eq. (1.6); the baseline term cancels in the softmax
         return u.softmax(1)
 
-# %% ../nbs/11_cam.ipynb #046682e6
+# %% ../nbs/11_cam.ipynb #2ce1fa11
 def suffix(model:nn.Module, layer:nn.Module):
     "A function mapping `layer`'s output to the model's output (the rest of the network), or None if it cannot be cut."
     import torch.fx as fx
@@ -149,11 +149,16 @@ class AblationCAM(BaseCAM):
         w = torch.empty(B, K, device=x.device)
         with torch.no_grad():
             for b in range(B):
+                fresh = lambda: A[b].expand(min(self.batch_size, K), *A.shape[1:]).clone()
+                buf = fresh()  # copies of the feature maps, reused: only the ablated channels are written and restored
                 for i in range(0, K, self.batch_size):
                     ks = torch.arange(i, min(i + self.batch_size, K), device=x.device)
-                    a = A[b].expand(len(ks), *A.shape[1:]).clone()
-                    a[torch.arange(len(ks)), ks] = 0                         # zero channel k in copy k
+                    r, a = torch.arange(len(ks), device=x.device), buf[:len(ks)]
+                    a[r, ks] = 0                                             # zero channel k in copy k
+                    v = buf._version
                     yk = self._forward_ablated(run, x[b], a)[:, targ[b]]
+                    if buf._version != v: buf = fresh()                      # the network wrote into its input (in-place op)
+                    else: a[r, ks] = A[b, ks]
                     w[b, ks] = (y[b] - yk) / y[b]                            # Eq. (1.9)
         return w
     def _forward_ablated(self, run, xb, a):
@@ -162,7 +167,7 @@ class AblationCAM(BaseCAM):
             h.forward(self.layer, lambda m, i, o: a)
             return self.logits(xb.expand(len(a), *xb.shape))
 
-# %% ../nbs/11_cam.ipynb #8ddcbb79
+# %% ../nbs/11_cam.ipynb #a89d91d2
 @register_method('fakecam')
 class FakeCAM(Explainer):
     "Fake-CAM: ones everywhere except the top-left pixel (a sanity baseline for AD/AI)."

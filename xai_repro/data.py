@@ -232,7 +232,7 @@ def synth_dls(n_train:int=8000, # training images (seed `seed`)
     return DataLoaders.from_dsets(SynthDataset(tr['x'], tr['y']), SynthDataset(va['x'], va['y']), bs=bs,
                                   device=get_device(device=device), num_workers=0)
 
-# %% ../nbs/03_data.ipynb #acfe5ca0
+# %% ../nbs/03_data.ipynb #842fae49
 def model_accuracy(model:nn.Module, x:torch.Tensor, y:torch.Tensor, bs:int=256) -> float:
     "Top-1 accuracy of `model` (in eval mode, no gradients) on images `x` with labels `y`."
     from xai_repro.core import ModelGuard, get_device
@@ -241,7 +241,7 @@ def model_accuracy(model:nn.Module, x:torch.Tensor, y:torch.Tensor, bs:int=256) 
         pred = torch.cat([model(x[i:i + bs].to(dev)).argmax(1).cpu() for i in range(0, len(x), bs)])
     return (pred == y.cpu()).float().mean().item()
 
-def train_synth_model(arch:str='vgg_small', # a small CNN of `xai_repro.models`: 'vgg_small' or 'resnet18_small'
+def train_synth_model(arch:str='vgg_small', # a small model of `xai_repro.models`: 'vgg_small', 'resnet18_small' or 'vit_synth'
                       n_train:int=8000, # training images
                       epochs:int=8, # epochs of `fit_one_cycle`
                       lr:float=5e-3, # peak learning rate
@@ -251,22 +251,22 @@ def train_synth_model(arch:str='vgg_small', # a small CNN of `xai_repro.models`:
                       bs:int=64, # batch size
                       n_valid:int=1000, # validation images
                       seed:int=0, # seeds the data (`seed`, `(seed, 1)`), the weights and the shuffling
-                      model_kw:dict|None=None, # passed to `load_model` (default: `widths=(8, 16, 32, 64)` for vgg_small, `width=16` for resnet18_small)
+                      model_kw:dict|None=None, # passed to `load_model` (default: `widths=(8, 16, 32, 64)` for vgg_small, `width=16` for resnet18_small, `img_size=size` for vit_synth)
                       cbs=None, # extra fastai callbacks (regularizers of the training papers)
                       device=None, # default: CUDA when available
                       quiet:bool=True, # no progress bar and no epoch table
                       **kw, # passed to `synth_shapes` (multi is not supported here)
                      ):
-    "Train a small CNN on `synth_shapes` with fastai's `fit_one_cycle`; return the `Learner` (model in eval mode)."
+    "Train a small CNN (or `vit_synth`) on `synth_shapes` with fastai's `fit_one_cycle`; return the `Learner` (model in eval mode)."
     from fastai.learner import Learner
     from fastai.metrics import accuracy
     from fastai.callback.schedule import fit_one_cycle  # patches Learner
     from fastai.callback.progress import ProgressCallback
     from xai_repro.core import set_seed
     from xai_repro.models import load_model
-    if arch not in ('vgg_small', 'resnet18_small'): raise ValueError(f"arch must be 'vgg_small' or 'resnet18_small', got {arch!r}")
+    if arch not in ('vgg_small', 'resnet18_small', 'vit_synth'): raise ValueError(f"arch must be 'vgg_small', 'resnet18_small' or 'vit_synth', got {arch!r}")
     if kw.get('multi'): raise ValueError("train_synth_model trains single-label classifiers: multi=True is not supported")
-    if model_kw is None: model_kw = dict(widths=(8, 16, 32, 64)) if arch == 'vgg_small' else dict(width=16)
+    if model_kw is None: model_kw = {'vgg_small': dict(widths=(8, 16, 32, 64)), 'resnet18_small': dict(width=16), 'vit_synth': dict(img_size=size)}[arch]
     dls = synth_dls(n_train, n_valid, bs=bs, seed=seed, device=device, size=size, n_classes=n_classes, context=context, **kw)
     set_seed(seed)
     model = load_model(arch, num_classes=n_classes, eval=False, **model_kw)

@@ -9,7 +9,8 @@ from .core import Hooks, ModelGuard, find_layer, check_images, check_targets, mi
 from .models import default_layer, is_transformer, token_grid
 
 # %% auto #0
-__all__ = ['METHODS', 'register_method', 'select_output', 'in_channels', 'inference_copy', 'Explainer', 'LayerExplainer']
+__all__ = ['METHODS', 'register_method', 'select_output', 'in_channels', 'inference_copy', 'gradient_copy', 'Explainer',
+           'LayerExplainer']
 
 # %% ../nbs/10_explainer.ipynb #59d87812
 METHODS:dict[str, type] = {}
@@ -67,7 +68,25 @@ def inference_copy(model:nn.Module, example:torch.Tensor, # a batch of inputs of
             except Exception: pass
     return None
 
-# %% ../nbs/10_explainer.ipynb #65eb46ce
+# %% ../nbs/10_explainer.ipynb #84f775a1
+def gradient_copy(model:nn.Module, example:torch.Tensor, # a batch of inputs like the ones the copy will see
+                  output=None, tol:float=1e-3) -> nn.Module|None:
+    "A private copy of `model` for passes that need input gradients: BatchNorm folded, channels-last; None if it cannot be made or does not match."
+    import copy, warnings
+    from torch.fx.experimental.optimization import fuse
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter('ignore')
+            m = copy.deepcopy(model).eval()
+            for p in m.parameters(): p.requires_grad_(False)
+            m = fuse(m).to(memory_format=torch.channels_last)
+            ref = select_output(model(example[:2]), output)
+            out = select_output(m(example[:2].contiguous(memory_format=torch.channels_last)), output)
+        if out.shape == ref.shape and (out - ref).abs().max() <= tol * max(1., ref.abs().max().item()): return m
+    except Exception: pass
+    return None
+
+# %% ../nbs/10_explainer.ipynb #d223f91c
 class Explainer:
     "Base of every explainer; subclasses implement `attribute(x, target)` returning raw B×h×w maps."
     signed = False # maps keep their sign and are scaled by max |v|
@@ -144,14 +163,18 @@ class Explainer:
 
     def __repr__(self): return f"{type(self).__name__}({type(self.model).__name__}" + (f", layer={self.layer.__class__.__name__})" if self.layer is not None else ")")
 
-# %% ../nbs/10_explainer.ipynb #9357f61e
+# %% ../nbs/10_explainer.ipynb #63c5a9e5
 class LayerExplainer(Explainer):
     "An explainer reading feature maps (B×K×h×w) of one layer."
     uses_layer = True
     def capture(self, x:torch.Tensor, target, grads:bool=True):
         "Forward `x` once: (logits, targets, feature maps A, gradients dy_c/dA or None)."
         store = {}
-        def keep(m, i, o): store['a'] = o[0] if isinstance(o, (tuple, list)) else o
+        def keep(m, i, o):
+            if isinstance(o, torch.Tensor):
+                store['a'] = o
+                return o.clone()  # the network goes on with a copy: in-place ops after the layer cannot change A
+            store['a'] = o[0] if isinstance(o, (tuple, list)) else o
         with Hooks() as h, torch.set_grad_enabled(grads or self.create_graph):
             h.forward(self.layer, keep)
             xx = x if (self.create_graph or not grads) else x.detach().requires_grad_(True)

@@ -552,5 +552,7 @@ def stability(model:nn.Module, data, # as for `evaluate`
         rows.append(dict(noise=a, **r, CD=abs(r['Drop'] - clean['Drop']), CI=abs(r['Inc'] - clean['Inc'])))
     return pd.DataFrame(rows)
 
-# %% ../nbs/20_metrics.ipynb #8decad1c
+# %% ../nbs/20_metrics.ipynb #d738528c
 from .localization import *
+from .localization import __all__ as _localization_all
+__all__ = [*globals().get('__all__', []), *_localization_all]  # `from xai_repro.metrics import *` brings them too

@@ -12,8 +12,8 @@ from .core import find_layer, unwrap, wrapped_chain
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MODEL_NAMES', 'MOBILENET_V2_SHA256', 'Normalized', 'with_normalization',
-           'ResNet18Small', 'VGGSmall', 'default_layer', 'is_transformer', 'token_grid', 'offline_mobilenet_v2_path',
-           'online', 'load_model', 'imagenet_classes', 'timm_info', 'imagenet_wnids']
+           'ResNet18Small', 'VGGSmall', 'vit_synth', 'default_layer', 'is_transformer', 'token_grid',
+           'offline_mobilenet_v2_path', 'online', 'load_model', 'imagenet_classes', 'timm_info', 'imagenet_wnids']
 
 # %% ../nbs/01_models.ipynb #e238777c
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -37,7 +37,7 @@ def with_normalization(model:nn.Module, # a model that expects normalized images
     if any(s <= 0 for s in std): raise ValueError(f"std must be positive, got {std}")
     return Normalized(model, mean, std)
 
-# %% ../nbs/01_models.ipynb #4af4b22c
+# %% ../nbs/01_models.ipynb #3e0fa9b8
 class ResNet18Small(torchvision.models.ResNet):
     "ResNet-18 for 32–64 px images: 3×3 stride-`stem_stride` stem without max-pool, channels scaled by `width`/64."
     def __init__(self, num_classes:int=10, width:int=64, stem_stride:int=1):
@@ -68,11 +68,17 @@ class VGGSmall(nn.Module):
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c, num_classes))
     def forward(self, x): return self.classifier(self.avgpool(self.features(x)))
 
-# %% ../nbs/01_models.ipynb #7dbad523
+def vit_synth(num_classes:int=10, img_size:int=64, patch_size:int=8, embed_dim:int=96, depth:int=4, num_heads:int=3, **kw):
+    "A small timm Vision Transformer for 32–64 px images (8×8 patches of a 64 px image: an 8×8 token grid)."
+    from timm.models.vision_transformer import VisionTransformer
+    return VisionTransformer(img_size=img_size, patch_size=patch_size, num_classes=num_classes, embed_dim=embed_dim,
+                             depth=depth, num_heads=num_heads, **kw)
+
+# %% ../nbs/01_models.ipynb #f78f33b8
 _TV = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'vgg11', 'vgg13', 'vgg16', 'vgg19',
        'vgg11_bn', 'vgg13_bn', 'vgg16_bn', 'vgg19_bn', 'mobilenet_v2', 'convnext_tiny', 'convnext_small', 'convnext_base']
 _TIMM = ['vit_small_patch16_224', 'vit_base_patch16_224', 'deit_small_patch16_224', 'deit_base_patch16_224']
-_SMALL = {'resnet18_small': ResNet18Small, 'vgg_small': VGGSmall}
+_SMALL = {'resnet18_small': ResNet18Small, 'vgg_small': VGGSmall, 'vit_synth': vit_synth}
 MODEL_NAMES = _TV + _TIMM + list(_SMALL)
 
 def _before_last_pool(features:nn.Sequential, prefix='features') -> str:

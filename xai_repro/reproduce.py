@@ -52,7 +52,36 @@ register(
           'Every CNN explainer on the shipped photos with the pretrained MobileNetV2, and its time per image'),
 )
 
-# %% ../nbs/90_reproduce.ipynb #a2763f81
+# %% ../nbs/90_reproduce.ipynb #24ffd399
+_IMAGENET = ("ImageNet validation images and LOC_val_solution.csv under data_root/imagenet/val; "
+             "pretrained weights of {} (downloaded by torchvision/timm on first use)")
+register(
+    Entry('opticam_table_2_1', 'opticam', 'Table 2.1', 'opticam_classification.ipynb',
+          'AD, AG, AI and time per batch of 8 of every method on CNNs', _IMAGENET.format('ResNet-50, VGG-16-BN'),
+          dict(family='cnn'), 'opticam_table_2_1.csv'),
+    Entry('opticam_table_2_2', 'opticam', 'Table 2.2', 'opticam_classification.ipynb',
+          'AD, AG, AI and time per batch of 8 of every method on transformers', _IMAGENET.format('ViT-B, DeiT-B'),
+          dict(family='vit'), 'opticam_table_2_2.csv'),
+    Entry('opticam_table_2_3', 'opticam', 'Table 2.3', 'opticam_more.ipynb', 'AOPC, max-sensitivity and ADCC on CNNs',
+          _IMAGENET.format('ResNet-50, VGG-16-BN'), published='opticam_table_2_3.csv'),
+    Entry('opticam_table_2_4', 'opticam', 'Table 2.4', 'opticam_insdel.ipynb', 'Insertion and deletion on CNNs and transformers',
+          _IMAGENET.format('ResNet-50, VGG-16-BN, ViT-B, DeiT-B'), published='opticam_table_2_4.csv'),
+    Entry('opticam_table_2_5', 'opticam', 'Table 2.5', 'opticam_boxes.ipynb',
+          'The bounding-box study: AD, AG, AI of B, I\\B, S, B∩S, S\\B', _IMAGENET.format('VGG-16-BN'),
+          published='opticam_table_2_5.csv'),
+    Entry('opticam_table_2_6', 'opticam', 'Table 2.6', 'opticam_localization.ipynb', 'Localization metrics on CNNs',
+          _IMAGENET.format('ResNet-50, VGG-16-BN'), dict(family='cnn'), 'opticam_table_2_6.csv'),
+    Entry('opticam_table_2_7', 'opticam', 'Table 2.7', 'opticam_localization.ipynb', 'Localization metrics on transformers',
+          _IMAGENET.format('ViT-B, DeiT-B'), dict(family='vit'), 'opticam_table_2_7.csv'),
+    Entry('opticam_table_2_8', 'opticam', 'Table 2.8', 'opticam_ablation.ipynb', 'Ablation over objective and normalization',
+          _IMAGENET.format('VGG-16-BN'), published='opticam_table_2_8.csv'),
+    Entry('opticam_figure_2_2', 'opticam', 'Figure 2.2', 'opticam_maps.ipynb', 'Saliency maps of every method',
+          _IMAGENET.format('ResNet-50, VGG-16-BN, ViT-B, DeiT-B')),
+    Entry('opticam_figure_2_3', 'opticam', 'Figure 2.3', 'opticam_failures.ipynb',
+          'Images where Opti-CAM fails insertion/deletion and Score-CAM succeeds', _IMAGENET.format('ResNet-50, VGG-16-BN')),
+)
+
+# %% ../nbs/90_reproduce.ipynb #f9d177f4
 def select(paper:str|list|None=None, only:list|None=None) -> list:
     "Registered entries of `paper` (a name or list), or those named in `only`; unknown names raise `ValueError`."
     papers = sorted({e.paper for e in REGISTRY.values()})
@@ -63,7 +92,7 @@ def select(paper:str|list|None=None, only:list|None=None) -> list:
         if n not in REGISTRY: raise ValueError(f"unknown entry {n!r}; see `xai-repro list`")
     return [e for e in REGISTRY.values() if (not paper or e.paper in paper) and (not only or e.name in only)]
 
-# %% ../nbs/90_reproduce.ipynb #2a02c3e0
+# %% ../nbs/90_reproduce.ipynb #5242d520
 def figures_dir(path=None) -> Path:
     "The `paper_figures/` folder: `path`, else `./paper_figures`, else the one beside the package's source tree."
     import xai_repro
@@ -73,7 +102,7 @@ def figures_dir(path=None) -> Path:
     raise FileNotFoundError(f"no paper_figures/ folder found (looked in {', '.join(map(str, cands))}); the notebooks live in "
                             "the repository: clone it and run from its root, or pass --figures path/to/paper_figures")
 
-# %% ../nbs/90_reproduce.ipynb #33cffa25
+# %% ../nbs/90_reproduce.ipynb #a7a4d8bb
 class Outputs:
     "Write a figure notebook's tables (CSV), figures (PNG) and claims (claims.json) into `out_dir`."
     def __init__(self, out_dir='.', scale:str='local'):
@@ -96,7 +125,7 @@ class Outputs:
         (self.dir/'claims.json').write_text(json.dumps(self.claims, indent=1))
         return held
 
-# %% ../nbs/90_reproduce.ipynb #5b7dae59
+# %% ../nbs/90_reproduce.ipynb #df0e020f
 def hardware(device:str='cpu') -> str:
     "A one-line description of where a run happened."
     import torch
@@ -136,7 +165,7 @@ def reproduce(entries:list|None=None, scale:str='local', device:str='cpu', data_
         bar.write(msg if r['ok'] else f"{msg}\n     {r['error']}")
     return pd.DataFrame(recs)
 
-# %% ../nbs/90_reproduce.ipynb #e061c188
+# %% ../nbs/90_reproduce.ipynb #48d2ab74
 def _md_table(df:pd.DataFrame) -> str:
     cols = [str(c) for c in df.columns]
     rows = ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)]
@@ -173,7 +202,7 @@ def report(out='paper_figures/_out', figures=None, dest=None) -> Path:
     dest.write_text('\n'.join(lines))
     return dest
 
-# %% ../nbs/90_reproduce.ipynb #acd3dade
+# %% ../nbs/90_reproduce.ipynb #d08fce98
 def _parser():
     p = argparse.ArgumentParser(prog='xai-repro', description='Regenerate the tables and figures of the papers reproduced by xai_repro.')
     sub = p.add_subparsers(dest='cmd', required=True)
