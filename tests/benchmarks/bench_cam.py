@@ -1,6 +1,6 @@
 """Score-CAM and Ablation-CAM speed, measured side by side in one run (run by hand, not by pytest).
 
-    .venv/bin/python tests/benchmarks/bench_cam.py [--arch resnet50] [--size 224] [--n 1] [--bs 32]
+    .venv/bin/python tests/benchmarks/bench_cam.py [--arch resnet50] [--size 224] [--n 1] [--bs 32] [--methods Score-CAM Ablation-CAM]
 
 Prints, per method: our time, the time of the bare forward passes the method must make (same inputs, same
 batching, nothing else), pytorch-grad-cam's time at equal output, and the ratios the issue sets targets for
@@ -28,6 +28,7 @@ def main():
     p.add_argument('--arch', default='resnet50'); p.add_argument('--size', type=int, default=224)
     p.add_argument('--n', type=int, default=1); p.add_argument('--bs', type=int, default=32)
     p.add_argument('--pretrained', action='store_true', help='real weights (mobilenet_v2 only, offline)')
+    p.add_argument('--methods', nargs='+', default=['Score-CAM', 'Ablation-CAM'], choices=['Score-CAM', 'Ablation-CAM'])
     a = p.parse_args()
     set_seed(0)
     model = load_model(a.arch, pretrained=a.pretrained)
@@ -67,6 +68,7 @@ def main():
 
     for name, ours_cls, theirs_cls, bare in [('Score-CAM', ScoreCAM, pgc.ScoreCAM, bare_score),
                                              ('Ablation-CAM', AblationCAM, pgc.AblationCAM, bare_ablation)]:
+        if name not in a.methods: continue
         _, t_bare = timed(bare)
         ours, t_ours = timed(lambda: ours_cls(model, batch_size=a.bs)(x, targ))
         def theirs():
