@@ -12,10 +12,10 @@ import torch, torch.nn as nn, torch.nn.functional as F
 # %% auto #0
 __all__ = ['SHAPES', 'TEXTURES', 'N_CLASS_SHAPES', 'N_CLASS_TEXTURES', 'RB', 'synth_classes', 'distractor_kinds', 'synth_shapes',
            'show_synth', 'SynthDataset', 'synth_dls', 'model_accuracy', 'train_synth_model', 'photo_dirs',
-           'photo_table', 'load_photos', 'mnist_subset', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS',
-           'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture',
-           'tiny_imagenet', 'cifar_fixture', 'cifar', 'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc',
-           'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture']
+           'photo_table', 'load_photos', 'photo_crops', 'mnist_subset', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES',
+           'LOADERS', 'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture', 'imagenet_val',
+           'tiny_imagenet_fixture', 'tiny_imagenet', 'cifar_fixture', 'cifar', 'cub_fixture', 'cub', 'voc_palette',
+           'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture']
 
 # %% ../nbs/03_data.ipynb #a355f6ff
 SHAPES = ('disk', 'square', 'triangle', 'cross', 'ring', 'star', 'ellipse', 'crescent')
@@ -321,6 +321,40 @@ def load_photos(size:int=224, # side of the square output images
                          'labels': [[b['label'] for b in bs] for bs in tab.boxes], 'source': tab.source,
                          'description': tab.description, 'width': tab.width, 'height': tab.height})
     return torch.cat(imgs), meta
+
+# %% ../nbs/03_data.ipynb #2b926168
+def photo_crops(n:int, # number of crops
+                size:int=224, # side of the square output crops
+                scale=(0.25, 1.), # range of the crop's area as a fraction of the photo's
+                ratio=(3 / 4, 4 / 3), # range of the crop's aspect ratio (width / height)
+                seed:int=0, # seed of a local `np.random.default_rng`
+                names=None, # crop only these photos (default: every shipped photo)
+               ) -> torch.Tensor:
+    "`n` random resized, randomly flipped crops of the shipped photos: N×3×`size`×`size` in [0,1] (torchvision's RandomResizedCrop rule)."
+    import math
+    if n < 1: raise ValueError(f"n must be a positive number of crops, got {n}")
+    if not (0 < scale[0] <= scale[1] <= 1): raise ValueError(f"scale must be fractions 0 < lo <= hi <= 1, got {scale}")
+    tab = photo_table()
+    if names is not None:
+        unknown = set(names) - set(tab.name)
+        if unknown: raise ValueError(f"unknown photos {sorted(unknown)}; known: {', '.join(tab.name)}")
+        tab = tab.set_index('name').loc[list(names)].reset_index()
+    dirs, rng = photo_dirs(), np.random.default_rng(seed)
+    imgs = [torch.from_numpy(_read_rgb(dirs[r.source]/r.file)).permute(2, 0, 1) / 255 for r in tab.itertuples()]
+    out = torch.empty(n, 3, size, size)
+    for i in range(n):
+        a = imgs[rng.integers(len(imgs))]
+        H, W = a.shape[-2:]
+        for _ in range(10):
+            area, r = H * W * rng.uniform(*scale), math.exp(rng.uniform(math.log(ratio[0]), math.log(ratio[1])))
+            w, h = round(math.sqrt(area * r)), round(math.sqrt(area / r))
+            if 0 < w <= W and 0 < h <= H: break
+        else: w = h = min(H, W)  # the central square, as torchvision falls back
+        y0, x0 = rng.integers(0, H - h + 1), rng.integers(0, W - w + 1)
+        c = a[None, :, y0:y0 + h, x0:x0 + w]
+        if rng.random() < 0.5: c = c.flip(-1)
+        out[i] = F.interpolate(c, size=(size, size), mode='bilinear', antialias=True, align_corners=False)[0].clamp(0, 1)
+    return out
 
 # %% ../nbs/03_data.ipynb #1fff76d8
 def _resize(x, size):

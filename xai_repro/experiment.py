@@ -55,6 +55,16 @@ class Setup:
         return Setup(self.name, self.model, self.x[:n], self.y[:n], key_of(self.key, n), None if self.boxes is None else self.boxes[:n],
                      None if self.masks is None else self.masks[:n], self.paper_name, dict(self.info, images=n), self.classes)
 
+    def predicted(self, batch_size:int=64) -> Setup:
+        "The same network and images, each explained for the network's own top-1 class (L-CAM's protocol); `info['accuracy']` is the top-1 accuracy on the original labels."
+        from xai_repro.data import model_accuracy
+        from xai_repro.core import ModelGuard
+        with ModelGuard(self.model, train=False), torch.no_grad():
+            p = torch.cat([self.model(self.x[i:i + batch_size]).argmax(1) for i in range(0, len(self.x), batch_size)])
+        acc = (p == self.y).float().mean().item()
+        return Setup(self.name, self.model, self.x, p, key_of(self.key, 'predicted'), self.boxes, self.masks, self.paper_name,
+                     dict(self.info, explained='prediction', accuracy=round(acc, 4)), self.classes)
+
     def __repr__(self): return f"Setup({self.name!r}, {len(self.x)} images {tuple(self.x.shape[-2:])}, {self.info})"
 
 # %% ../nbs/91_experiment.ipynb #30081c0c
