@@ -90,6 +90,10 @@ register(
     Entry('lcam_figure_3', 'lcam', 'Figure 3', 'lcam_maps.ipynb', 'Saliency maps of every method of Table 1', _LCAM),
     Entry('lcam_figure_4', 'lcam', 'Figure 4', 'lcam_classes.ipynb',
           'Class-specific L-CAM maps for two classes in one image (measured on two-object synthetic images)', _LCAM),
+    Entry('lcam_figure_5', 'lcam', 'Figure 5', 'lcam_errors.ipynb',
+          'Errors between related classes: L-CAM maps of the ground-truth and the predicted class', _LCAM, dict(kind='related')),
+    Entry('lcam_figure_6', 'lcam', 'Figure 6', 'lcam_errors.ipynb',
+          'Multi-label images: the maps of the ground-truth and the predicted class mark different objects', _LCAM, dict(kind='multi')),
     Entry('lcam_figure_7', 'lcam', 'Figures 7-9', 'lcam_bias.ipynb',
           'A classifier biased towards the environment, revealed by L-CAM maps (synthetic context control)'),
 )
