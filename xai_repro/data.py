@@ -11,11 +11,11 @@ import torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['SHAPES', 'TEXTURES', 'N_CLASS_SHAPES', 'N_CLASS_TEXTURES', 'RB', 'synth_classes', 'distractor_kinds', 'synth_shapes',
-           'show_synth', 'SynthDataset', 'synth_dls', 'model_accuracy', 'train_synth_model', 'photo_dirs',
-           'photo_table', 'load_photos', 'photo_crops', 'mnist_subset', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES',
-           'LOADERS', 'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture', 'imagenet_val',
-           'tiny_imagenet_fixture', 'tiny_imagenet', 'cifar_fixture', 'cifar', 'cub_fixture', 'cub', 'voc_palette',
-           'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture']
+           'show_synth', 'SynthDataset', 'synth_dls', 'model_accuracy', 'synth_model_kw', 'train_synth_model',
+           'photo_dirs', 'photo_table', 'load_photos', 'photo_crops', 'mnist_subset', 'digits', 'LAYOUTS',
+           'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture',
+           'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet', 'cifar_fixture', 'cifar', 'cub_fixture', 'cub',
+           'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture']
 
 # %% ../nbs/03_data.ipynb #a355f6ff
 SHAPES = ('disk', 'square', 'triangle', 'cross', 'ring', 'star', 'ellipse', 'crescent')
@@ -241,6 +241,10 @@ def model_accuracy(model:nn.Module, x:torch.Tensor, y:torch.Tensor, bs:int=256) 
         pred = torch.cat([model(x[i:i + bs].to(dev)).argmax(1).cpu() for i in range(0, len(x), bs)])
     return (pred == y.cpu()).float().mean().item()
 
+def synth_model_kw(arch:str, size:int=64) -> dict:
+    "The `load_model` options `train_synth_model` uses for `arch` when given none (small widths that train in minutes on a CPU)."
+    return {'vgg_small': dict(widths=(8, 16, 32, 64)), 'resnet18_small': dict(width=16), 'vit_synth': dict(img_size=size)}[arch]
+
 def train_synth_model(arch:str='vgg_small', # a small model of `xai_repro.models`: 'vgg_small', 'resnet18_small' or 'vit_synth'
                       n_train:int=8000, # training images
                       epochs:int=8, # epochs of `fit_one_cycle`
@@ -266,7 +270,7 @@ def train_synth_model(arch:str='vgg_small', # a small model of `xai_repro.models
     from xai_repro.models import load_model
     if arch not in ('vgg_small', 'resnet18_small', 'vit_synth'): raise ValueError(f"arch must be 'vgg_small', 'resnet18_small' or 'vit_synth', got {arch!r}")
     if kw.get('multi'): raise ValueError("train_synth_model trains single-label classifiers: multi=True is not supported")
-    if model_kw is None: model_kw = {'vgg_small': dict(widths=(8, 16, 32, 64)), 'resnet18_small': dict(width=16), 'vit_synth': dict(img_size=size)}[arch]
+    if model_kw is None: model_kw = synth_model_kw(arch, size)
     dls = synth_dls(n_train, n_valid, bs=bs, seed=seed, device=device, size=size, n_classes=n_classes, context=context, **kw)
     set_seed(seed)
     model = load_model(arch, num_classes=n_classes, eval=False, **model_kw)
@@ -322,7 +326,7 @@ def load_photos(size:int=224, # side of the square output images
                          'description': tab.description, 'width': tab.width, 'height': tab.height})
     return torch.cat(imgs), meta
 
-# %% ../nbs/03_data.ipynb #2b926168
+# %% ../nbs/03_data.ipynb #48b57264
 def photo_crops(n:int, # number of crops
                 size:int=224, # side of the square output crops
                 scale=(0.25, 1.), # range of the crop's area as a fraction of the photo's

@@ -89,7 +89,7 @@ def synth_setup(arch:str='vgg_small', # 'vgg_small', 'resnet18_small' or 'vit_sy
                 paper_name:str='',
                ) -> Setup:
     "A small model trained on the synthetic benchmark (cached), with test images, boxes and masks of the class object."
-    from xai_repro.data import train_synth_model, synth_shapes, model_accuracy, synth_classes
+    from xai_repro.data import train_synth_model, synth_shapes, model_accuracy, synth_classes, synth_model_kw
     from xai_repro.models import load_model
     if scale not in SYNTH_RECIPES: raise ValueError(f"synthetic setups exist at scales {list(SYNTH_RECIPES)}, got {scale!r}")
     if arch not in SYNTH_RECIPES[scale]: raise ValueError(f"arch must be one of {list(SYNTH_RECIPES[scale])}, got {arch!r}")
@@ -99,7 +99,8 @@ def synth_setup(arch:str='vgg_small', # 'vgg_small', 'resnet18_small' or 'vit_sy
     info = dict(arch=arch, context=context, **{a: r[a] for a in ('size', 'n_train', 'epochs')})
     if path is not None and path.exists():
         saved = torch.load(path, map_location='cpu')
-        model = load_model(arch, num_classes=10, **r.get('model_kw', {})); model.load_state_dict(saved['state'])
+        model = load_model(arch, num_classes=10, **(r.get('model_kw') or synth_model_kw(arch, r['size'])))  # the options it was trained with
+        model.load_state_dict(saved['state'])
         info.update(saved['info'])
     else:
         t0 = time.time()
