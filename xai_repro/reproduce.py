@@ -98,6 +98,23 @@ register(
           'A classifier biased towards the environment, revealed by L-CAM maps (synthetic context control)'),
 )
 
+_CAS = ("ImageNet training and validation images (class folders) under data_root/imagenet/train and data_root/imagenet/val; "
+        "pretrained weights of ResNet-18, ResNet-50, ConvNeXt-S, ConvNeXt-B (downloaded by torchvision on first use)")
+register(
+    Entry('castream_table_3_1', 'castream', 'Table 3.1', 'castream_interpretability.ipynb',
+          'AD, AG, AI, insertion, deletion of Grad-CAM, Grad-CAM++, Score-CAM with GAP and with CA-Stream', _CAS, published='castream_table_3_1.csv'),
+    Entry('castream_table_3_3', 'castream', 'Table 3.3', 'castream_accuracy.ipynb',
+          'Accuracy, GFLOPs and parameters with GAP and with CA-Stream', _CAS, published='castream_table_3_3.csv'),
+    Entry('castream_table_3_4', 'castream', 'Table 3.4', 'castream_ablation.ipynb', 'Cross-attention block design: CA against PROJ->CA',
+          _CAS, dict(study='block'), 'castream_table_3_4.csv'),
+    Entry('castream_table_3_5', 'castream', 'Table 3.5', 'castream_ablation.ipynb', 'Placement of the stream (S_l to S_L)',
+          _CAS, dict(study='placement'), 'castream_table_3_5.csv'),
+    Entry('castream_table_3_6', 'castream', 'Table 3.6', 'castream_ablation.ipynb', 'Class-agnostic against class-specific queries',
+          _CAS, dict(study='queries'), 'castream_table_3_6.csv'),
+    Entry('castream_figure_3_3', 'castream', 'Figure 3.3', 'castream_maps.ipynb', 'Saliency maps with GAP and with CA-Stream, and the raw attention', _CAS),
+    Entry('castream_figure_3_4', 'castream', 'Figure 3.4', 'castream_unseen.ipynb', 'Raw attention on images of classes never seen', _CAS),
+)
+
 # %% ../nbs/90_reproduce.ipynb #f9d177f4
 def select(paper:str|list|None=None, only:list|None=None) -> list:
     "Registered entries of `paper` (a name or list), or those named in `only`; unknown names raise `ValueError`."
