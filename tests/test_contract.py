@@ -12,25 +12,13 @@ FAST = {'rise': dict(N=64), 'extremal': dict(steps=5, areas=(0.1,)), 'smoothgrad
 # every explainer that needs no training of its own: the shared ones and the papers' post-hoc methods
 SHARED = [m for m, c in METHODS.items() if c.__module__.split('.')[-1] in ('cam', 'gradient', 'perturb', 'attention', 'opticam')]
 
-def n_hooks(model):
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) + len(m._backward_pre_hooks)
-               for m in model.modules())
-
-@pytest.fixture(scope='module')
-def cnn():
-    set_seed(0)
-    m = load_model('resnet18_small', num_classes=10, width=8)
-    m.inner.layer1.train()                     # a mixed-mode model: restored as it was
-    m.inner.fc.weight.requires_grad_(False)    # a partly frozen model: restored as it was
-    return m
-
 @pytest.fixture(scope='module')
 def vit():
     import timm
     set_seed(0)
     return with_normalization(timm.create_model('vit_tiny_patch16_224', num_classes=10, depth=2)).eval()
 
-def state(m): return [mod.training for mod in m.modules()], [p.requires_grad for p in m.parameters()], n_hooks(m)
+from conftest import model_state as state
 
 def subject(name, cnn, vit):
     return (vit, torch.rand(2, 3, 224, 224)) if name in VIT_ONLY else (cnn, torch.rand(2, 3, 32, 32))

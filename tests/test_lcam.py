@@ -1,29 +1,15 @@
 "L-CAM against the explainer contract, and the training guarantees of issue 5, on a small CNN."
 import pytest, torch
-from xai_repro.core import set_seed
-from xai_repro.models import load_model
 from xai_repro.explain import explain
 from xai_repro.lcam import LCAM, LCAMLoss, train_lcam
 
-def n_hooks(model):
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) + len(m._backward_pre_hooks)
-               for m in model.modules())
-
-def state(m): return [mod.training for mod in m.modules()], [p.requires_grad for p in m.parameters()], n_hooks(m)
-
-@pytest.fixture(scope='module')
-def cnn():
-    set_seed(0)
-    m = load_model('resnet18_small', num_classes=10, width=8)
-    m.inner.layer1.train()                     # a mixed-mode model: restored as it was
-    m.inner.fc.weight.requires_grad_(False)    # a partly frozen model: restored as it was
-    return m
+from conftest import model_state as state
 
 @pytest.mark.parametrize('variant', ['fm', 'img'])
 def test_contract_and_training(cnn, variant):
     x = torch.rand(8, 3, 32, 32)
     before, xc = state(cnn), x.clone()
-    with torch.no_grad(): cnn.eval(); ref = cnn(x); 
+    with torch.no_grad(): cnn.eval(); ref = cnn(x)
     cnn.inner.layer1.train(); cnn.inner.fc.weight.requires_grad_(False)
     lc = LCAM(cnn, 'layer4', variant, size=32)
     w0 = [p.detach().clone() for p in cnn.parameters()]
