@@ -270,7 +270,9 @@ def trained_stream(exp:dict, # an item of `castream_setups`
     path = Path(cache)/'castream'/f"{s.key}_{key_of(opts, rec, len(exp['train']))}.pt" if cache is not None else None
     if path is not None and path.exists():
         d = torch.load(path, map_location='cpu')
-        cas.load_state_dict(d['state'], strict=False); cas.info = d['info']
+        missing, unexpected = cas.load_state_dict(d['state'], strict=False)  # the stream only: the network is the setup's
+        if unexpected or any(not k.startswith('inner.') for k in missing): raise RuntimeError(f"{path} does not fit this stream: {unexpected or missing}")
+        cas.info = d['info']
         return cas.to(s.x.device)
     torch.manual_seed(0); cas = CAStream(s.model, size=s.x.shape[-1], **opts)  # the same q0 draw for every option set
     t0 = time.time()
