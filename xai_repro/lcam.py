@@ -192,7 +192,8 @@ def train_lcam(lcam:LCAM, data, # training images: an N×C×H×W tensor, or a da
     dev = get_device(lcam.model, device)
     lcam.to(dev)
     set_seed(seed)
-    dls = DataLoaders.from_dsets(_Unlabelled(data), _Unlabelled(data[:bs] if valid is None else valid), bs=bs,
+    if valid is None: valid = data[:bs] if isinstance(data, torch.Tensor) else torch.utils.data.Subset(data, range(min(bs, len(data))))
+    dls = DataLoaders.from_dsets(_Unlabelled(data), _Unlabelled(valid), bs=bs,
                                  device=dev, num_workers=num_workers, drop_last=len(data) > bs)
     learn = Learner(dls, lcam, loss_func=loss or LCAMLoss(), splitter=lambda m: [list(m.attention.parameters())],
                     **(dict(opt_func=lambda p, lr: SGD(p, lr, mom=mom)) if schedule == 'paper' else {}))
