@@ -224,27 +224,19 @@ CASTREAM_RECIPES = {  # train_castream options per scale, and the synthetic trai
 CAM_METHODS = {'Grad-CAM': 'gradcam', 'Grad-CAM++': 'gradcam++', 'Score-CAM': 'scorecam'}
 PAPER_NETWORKS = {'resnet18': 'ResNet-18', 'resnet50': 'ResNet-50', 'convnext_small': 'ConvNeXt-S', 'convnext_base': 'ConvNeXt-B'}
 
-class _LabelledAugmented(torch.utils.data.Dataset):
-    "ImageNet training images with the paper's augmentation, and their labels."
-    def __init__(self, files, labels):
-        from xai_repro.lcam import _Augmented
-        self.aug, self.labels = _Augmented(files), labels
-    def __len__(self): return len(self.aug)
-    def __getitem__(self, i): return self.aug[i], int(self.labels[i])
-
 def castream_setups(scale:str='local', data_root=None, cache=None, device=None,
                     n:int=50000, # `paper`: validation images evaluated (the thesis: all)
                     seed:int=0) -> list:
     "The chapter's experiments at `scale`: dicts of `setup` (evaluation images and labels), `train` (images), `train_y` (labels, or None: model truth), `recipe`."
     from xai_repro.experiment import synth_setup, photos_setup, imagenet_setup, SYNTH_RECIPES
-    from xai_repro.data import synth_shapes, photo_crops, photo_table
+    from xai_repro.data import synth_shapes, photo_crops, photo_table, AugmentedFiles
     if scale not in CASTREAM_RECIPES: raise ValueError(f"scale must be one of {list(CASTREAM_RECIPES)}, got {scale!r}")
     r, out = CASTREAM_RECIPES[scale], []
     if scale == 'paper':
         from xai_repro.datasets import imagenet_val
         if data_root is None: raise FileNotFoundError("paper scale needs data_root: a folder holding imagenet/train and imagenet/val (class folders)")
         tr = imagenet_val(Path(data_root)/'imagenet'/'train')
-        train = _LabelledAugmented(tr.imgs, tr.targets)
+        train = AugmentedFiles(tr.imgs, tr.targets)
         for arch, name in PAPER_NETWORKS.items():
             out.append(dict(setup=imagenet_setup(arch, data_root, n=n, name=name, paper_name=name), train=train, train_y=None, recipe=r))
     else:

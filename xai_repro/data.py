@@ -12,10 +12,11 @@ import torch, torch.nn as nn, torch.nn.functional as F
 # %% auto #0
 __all__ = ['SHAPES', 'TEXTURES', 'N_CLASS_SHAPES', 'N_CLASS_TEXTURES', 'RB', 'synth_classes', 'distractor_kinds', 'synth_shapes',
            'show_synth', 'SynthDataset', 'synth_dls', 'model_accuracy', 'synth_model_kw', 'train_synth_model',
-           'photo_dirs', 'photo_table', 'load_photos', 'photo_crops', 'mnist_subset', 'digits', 'LAYOUTS',
-           'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture',
-           'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet', 'cifar_fixture', 'cifar', 'cub_fixture', 'cub',
-           'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture']
+           'photo_dirs', 'photo_table', 'load_photos', 'photo_crops', 'AugmentedFiles', 'mnist_subset', 'digits',
+           'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv',
+           'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet', 'cifar_fixture', 'cifar',
+           'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg',
+           'write_fixture']
 
 # %% ../nbs/03_data.ipynb #a355f6ff
 SHAPES = ('disk', 'square', 'triangle', 'cross', 'ring', 'star', 'ellipse', 'crescent')
@@ -305,15 +306,19 @@ def _read_rgb(path) -> np.ndarray:
     return a[..., :3]
 
 # %% ../nbs/03_data.ipynb #406b3c5e
+def _photo_rows(names=None) -> pd.DataFrame:
+    "The rows of `photo_table` for `names`, in that order (all when None); unknown names raise `ValueError`."
+    tab = photo_table()
+    if names is None: return tab
+    unknown = set(names) - set(tab.name)
+    if unknown: raise ValueError(f"unknown photos {sorted(unknown)}; known: {', '.join(tab.name)}")
+    return tab.set_index('name').loc[list(names)].reset_index()
+
 def load_photos(size:int=224, # side of the square output images
                 names=None, # only these photos (names of the CSV), in this order; default: all
                ) -> tuple:
     "The annotated photos of installed packages as an N×3×`size`×`size` tensor in [0,1] and a metadata DataFrame."
-    tab = photo_table()
-    if names is not None:
-        unknown = set(names) - set(tab.name)
-        if unknown: raise ValueError(f"unknown photos {sorted(unknown)}; known: {', '.join(tab.name)}")
-        tab = tab.set_index('name').loc[list(names)].reset_index()
+    tab = _photo_rows(names)
     dirs, imgs, boxes = photo_dirs(), [], []
     for r in tab.itertuples():
         a = torch.from_numpy(_read_rgb(dirs[r.source]/r.file)).permute(2, 0, 1)[None] / 255
@@ -338,11 +343,7 @@ def photo_crops(n:int, # number of crops
     import math
     if n < 1: raise ValueError(f"n must be a positive number of crops, got {n}")
     if not (0 < scale[0] <= scale[1] <= 1): raise ValueError(f"scale must be fractions 0 < lo <= hi <= 1, got {scale}")
-    tab = photo_table()
-    if names is not None:
-        unknown = set(names) - set(tab.name)
-        if unknown: raise ValueError(f"unknown photos {sorted(unknown)}; known: {', '.join(tab.name)}")
-        tab = tab.set_index('name').loc[list(names)].reset_index()
+    tab = _photo_rows(names)
     dirs, rng = photo_dirs(), np.random.default_rng(seed)
     imgs = [torch.from_numpy(_read_rgb(dirs[r.source]/r.file)).permute(2, 0, 1) / 255 for r in tab.itertuples()]
     out = torch.empty(n, 3, size, size)
@@ -359,6 +360,19 @@ def photo_crops(n:int, # number of crops
         if rng.random() < 0.5: c = c.flip(-1)
         out[i] = F.interpolate(c, size=(size, size), mode='bilinear', antialias=True, align_corners=False)[0].clamp(0, 1)
     return out
+
+class AugmentedFiles(torch.utils.data.Dataset):
+    "Image files with ImageNet's training transform (shorter side 256, random crop 224, horizontal flip), in [0,1]; with `labels`, `(image, label)` pairs."
+    def __init__(self, files, labels=None, size:int=224):
+        import torchvision.transforms as T
+        if labels is not None and len(labels) != len(files): raise ValueError(f"{len(files)} files but {len(labels)} labels")
+        self.files, self.labels = files, labels
+        self.tfm = T.Compose([T.Resize(round(size * 256 / 224)), T.RandomCrop(size), T.RandomHorizontalFlip(), T.ToTensor()])
+    def __len__(self): return len(self.files)
+    def __getitem__(self, i):
+        from PIL import Image
+        with Image.open(self.files[i]) as im: x = self.tfm(im.convert('RGB'))
+        return x if self.labels is None else (x, int(self.labels[i]))
 
 # %% ../nbs/03_data.ipynb #1fff76d8
 def _resize(x, size):

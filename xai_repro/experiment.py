@@ -57,7 +57,6 @@ class Setup:
 
     def predicted(self, batch_size:int=64) -> Setup:
         "The same network and images, each explained for the network's own top-1 class (L-CAM's protocol); `info['accuracy']` is the top-1 accuracy on the original labels."
-        from xai_repro.data import model_accuracy
         from xai_repro.core import ModelGuard
         with ModelGuard(self.model, train=False), torch.no_grad():
             p = torch.cat([self.model(self.x[i:i + batch_size]).argmax(1) for i in range(0, len(self.x), batch_size)])

@@ -14,7 +14,7 @@ from .cam import suffix
 # %% auto #0
 __all__ = ['LCAM_VARIANTS', 'LCAM_ROWS', 'LCAM_RECIPES', 'NUS', 'LCAM', 'tv', 'av', 'LCAMLoss', 'LCAMExplainer', 'train_lcam',
            'recipe_for', 'object_mass', 'baseline_methods', 'last_pool', 'lcam_setups', 'trained_lcam',
-           'count_forwards', 'lcam_of', 'table1_maps', 'table1_rows']
+           'count_forwards', 'lcam_of', 'paper_lcam', 'table1_maps', 'table1_rows']
 
 # %% ../nbs/31_lcam.ipynb #2e1c660e
 LCAM_VARIANTS = ('fm', 'img')
@@ -237,17 +237,6 @@ def last_pool(model:nn.Module) -> str:
     return names[-1]
 
 # %% ../nbs/31_lcam.ipynb #8f4ca688
-class _Augmented(torch.utils.data.Dataset):
-    "Image files with the ImageNet training transform the paper uses: shorter side 256, random crop 224, horizontal flip."
-    def __init__(self, files, size:int=224):
-        import torchvision.transforms as T
-        self.files = files
-        self.tfm = T.Compose([T.Resize(round(size * 256 / 224)), T.RandomCrop(size), T.RandomHorizontalFlip(), T.ToTensor()])
-    def __len__(self): return len(self.files)
-    def __getitem__(self, i):
-        from PIL import Image
-        with Image.open(self.files[i]) as im: return self.tfm(im.convert('RGB'))
-
 def lcam_setups(scale:str='local', data_root=None, cache=None, device=None,
                 n:int=2000, # `paper`: random validation images evaluated
                 seed:int=0,
@@ -255,7 +244,7 @@ def lcam_setups(scale:str='local', data_root=None, cache=None, device=None,
                ) -> list:
     "Table 1's experiments at `scale`: dicts of `half` ('VGG-16'/'ResNet-50'), `setup` (images explained for the prediction), `labelled` (the same with their labels), `train` (L-CAM's training images), `recipe`."
     from xai_repro.experiment import synth_setup, photos_setup, Setup, key_of, SYNTH_RECIPES
-    from xai_repro.data import synth_shapes, photo_crops
+    from xai_repro.data import synth_shapes, photo_crops, AugmentedFiles
     if scale not in ('smoke', 'local', 'paper'): raise ValueError(f"scale must be 'smoke', 'local' or 'paper', got {scale!r}")
     if only not in (None, 'synthetic', 'real'): raise ValueError(f"only must be None, 'synthetic' or 'real', got {only!r}")
     out = []
@@ -266,7 +255,7 @@ def lcam_setups(scale:str='local', data_root=None, cache=None, device=None,
         val = imagenet_val(Path(data_root)/'imagenet'/'val', size=224, resize='center_crop')
         idx = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed))[:n].sort().values.tolist()
         xs, ys = zip(*(val[i] for i in idx))
-        train = _Augmented(imagenet_val(Path(data_root)/'imagenet'/'train').imgs)
+        train = AugmentedFiles(imagenet_val(Path(data_root)/'imagenet'/'train').imgs)
         for arch, half in (('vgg16', 'VGG-16'), ('resnet50', 'ResNet-50')):
             s = Setup(half, load_model(arch, pretrained=True), torch.stack(xs), torch.tensor(ys), key_of('imagenet', arch, str(data_root), idx),
                       paper_name=half, info=dict(images=len(idx)), classes=imagenet_classes())
@@ -327,6 +316,10 @@ def lcam_of(exp:dict, # an item of `lcam_setups`
     variant, ce_only, dagger = LCAM_ROWS[label]
     s = exp['setup']
     return trained_lcam(s, exp['train'], variant, ce_only, last_pool(s.model) if dagger else None, exp['recipe'], cache, device)
+
+def paper_lcam(exp:dict, cache=None, device=None) -> LCAM:
+    "The L-CAM of the paper's qualitative figures: L-CAM-Img, the † variant on the VGG half (Fig. 4)."
+    return lcam_of(exp, 'L-CAM-Img†' if exp['half'] == 'VGG-16' else 'L-CAM-Img', cache, device)
 
 def table1_maps(exp:dict, # an item of `lcam_setups`
                 scale:str='local', cache=None, device=None, batch_size:int=8) -> dict:

@@ -81,8 +81,9 @@ register(
           'Images where Opti-CAM fails insertion/deletion and Score-CAM succeeds', _IMAGENET.format('ResNet-50, VGG-16-BN')),
 )
 
-_LCAM = ("ImageNet training and validation images (class folders) under data_root/imagenet/train and data_root/imagenet/val; "
-         "pretrained weights of VGG-16 and ResNet-50 (downloaded by torchvision on first use)")
+_IMAGENET_TRAIN = ("ImageNet training and validation images (class folders) under data_root/imagenet/train and data_root/imagenet/val; "
+                   "pretrained weights of {} (downloaded by torchvision on first use)")
+_LCAM = _IMAGENET_TRAIN.format('VGG-16 and ResNet-50')
 register(
     Entry('lcam_table_1', 'lcam', 'Table 1', 'lcam_table1.ipynb',
           'AD and IC at nu = 100/50/15% and forward passes per explanation, L-CAM variants against CAM and perturbation methods',
@@ -98,8 +99,7 @@ register(
           'A classifier biased towards the environment, revealed by L-CAM maps (synthetic context control)'),
 )
 
-_CAS = ("ImageNet training and validation images (class folders) under data_root/imagenet/train and data_root/imagenet/val; "
-        "pretrained weights of ResNet-18, ResNet-50, ConvNeXt-S, ConvNeXt-B (downloaded by torchvision on first use)")
+_CAS = _IMAGENET_TRAIN.format('ResNet-18, ResNet-50, ConvNeXt-S, ConvNeXt-B')
 register(
     Entry('castream_table_3_1', 'castream', 'Table 3.1', 'castream_interpretability.ipynb',
           'AD, AG, AI, insertion, deletion of Grad-CAM, Grad-CAM++, Score-CAM with GAP and with CA-Stream', _CAS, published='castream_table_3_1.csv'),
