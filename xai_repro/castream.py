@@ -13,9 +13,10 @@ from .models import ResNet18Small, VGGSmall
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CASTREAM_RECIPES', 'CAM_METHODS', 'PAPER_NETWORKS', 'stream_taps', 'CABlock', 'CAStream', 'param_counts', 'gflops',
-           'CAStreamAttention', 'train_castream', 'castream_setups', 'trained_stream', 'stream_setup',
-           'interpretability_rows', 'accuracy_of']
+__all__ = ['CASTREAM_RECIPES', 'CAM_METHODS', 'PAPER_NETWORKS', 'TRANSFER_RECIPES', 'TRANSFER_SETS', 'stream_taps', 'CABlock',
+           'CAStream', 'param_counts', 'gflops', 'CAStreamAttention', 'multi_hot', 'train_castream', 'castream_setups',
+           'trained_stream', 'stream_setup', 'interpretability_rows', 'accuracy_of', 'scores_of', 'recognition_of',
+           'finetune', 'transfer_setups']
 
 # %% ../nbs/32_castream.ipynb #51554973
 def stream_taps(model:nn.Module) -> tuple:
@@ -174,46 +175,64 @@ class CAStreamAttention(Explainer):
         return self.model.attentions[self.block]
 
 # %% ../nbs/32_castream.ipynb #d9a986d7
+def multi_hot(y:torch.Tensor, # N×k class indices (each image's classes), or N×C multi-hot already
+              n_classes:int) -> torch.Tensor:
+    "N×C float multi-hot labels."
+    y = torch.as_tensor(y)
+    if y.ndim == 2 and y.shape[1] == n_classes and y.is_floating_point():
+        if not ((y == 0) | (y == 1)).all(): raise ValueError("multi-hot labels must be 0 or 1")
+        return y.float()
+    if y.ndim != 2 or y.is_floating_point(): raise ValueError(f"multi-label targets must be N×k class indices or N×{n_classes} multi-hot, got {tuple(y.shape)} {y.dtype}")
+    if (y < 0).any() or (y >= n_classes).any(): raise ValueError(f"classes {y.unique().tolist()} out of range for {n_classes} classes")
+    return torch.zeros(len(y), n_classes).scatter_(1, y.long(), 1.)
+
+def _datasets(x, y, valid, bs:int, multi_label:bool, n_classes:int) -> tuple:
+    "Training and validation datasets from tensors (x, y) or a dataset of pairs; labels checked (or made multi-hot)."
+    from xai_repro.data import SynthDataset
+    if not isinstance(x, torch.Tensor):  # a dataset of (image, label) pairs (ImageNet, CUB, VOC at `paper` scale)
+        return x, (valid if valid is not None else torch.utils.data.Subset(x, range(min(bs, len(x)))))
+    if y is None or len(y) != len(x): raise ValueError(f"need one label per image: {len(x)} images, {None if y is None else len(y)} labels")
+    lab = (lambda t: multi_hot(t, n_classes)) if multi_label else (lambda t: check_targets(t, len(t), n_classes))
+    vx, vy = valid if valid is not None else (x[:bs], y[:bs])
+    return SynthDataset(x, lab(y)), SynthDataset(vx, lab(vy))
+
+def _loss_metrics(multi_label:bool) -> tuple:
+    from fastai.metrics import accuracy
+    return (nn.BCEWithLogitsLoss(), ()) if multi_label else (nn.CrossEntropyLoss(), (accuracy,))
+
+def _label_queries():
+    "A fastai callback passing the labels to the model during training: they choose the class-specific queries (Table 3.6)."
+    from fastai.callback.core import Callback
+    class LabelQueries(Callback):
+        def before_batch(self):
+            if self.training: self.learn.xb = (*self.xb, *self.yb)
+    return LabelQueries()
+
 def train_castream(cas:CAStream, x, # images: an N×C×H×W tensor, or a dataset of (image, label)
-                   y=None, # N labels; None with labels='model'
+                   y=None, # N labels (N×k classes or N×C multi-hot with `multi_label`); None with labels='model'
                    epochs:int=90, lr:float=0.1, bs:int=64,
                    schedule:str='paper', # 'paper' (SGD, lr/10 every `step` epochs) or 'one_cycle' (Adam)
                    step:int=30, mom:float=0.9, wd:float=1e-4,
                    labels:str='given', # 'given' (y) or 'model' (the frozen network's top-1)
+                   multi_label:bool=False, # several classes per image (VOC): binary cross-entropy on the logits
                    valid=None, # (x, y) for validation (default: the first `bs` training images)
                    seed:int=0, device=None, quiet:bool=True):
     "Train `cas`'s stream with fastai on a frozen network; returns the `Learner` (its `recorder` has the losses)."
-    from fastai.data.core import DataLoaders
-    from fastai.learner import Learner
-    from fastai.optimizer import SGD
-    from fastai.metrics import accuracy
-    from fastai.callback.schedule import ParamScheduler, fit_one_cycle
-    from fastai.callback.progress import ProgressCallback
-    from xai_repro.data import SynthDataset
-    from xai_repro.core import set_seed
-    if schedule not in ('paper', 'one_cycle'): raise ValueError(f"schedule must be 'paper' or 'one_cycle', got {schedule!r}")
+    from xai_repro.data import fit_learner
     if labels not in ('given', 'model'): raise ValueError(f"labels must be 'given' or 'model', got {labels!r}")
+    if multi_label and (labels == 'model' or cas.class_specific):
+        raise ValueError("multi_label needs given labels and class-agnostic queries (a class-specific query needs one class per image)")
     dev = get_device(cas.inner, device); cas.to(dev)
-    if isinstance(x, torch.Tensor):
-        if labels == 'model':
-            with torch.no_grad(), ModelGuard(cas.inner, train=False):
-                y = torch.cat([select_output(cas.inner(x[i:i + 256].to(dev)), cas.output).argmax(1).cpu() for i in range(0, len(x), 256)])
-        if y is None or len(y) != len(x): raise ValueError(f"need one label per image: {len(x)} images, {None if y is None else len(y)} labels")
-        check_targets(y, len(x), cas.n_classes)
-        train, val = SynthDataset(x, y), SynthDataset(*(valid if valid is not None else (x[:bs], y[:bs])))
-    else:  # a dataset of (image, label) pairs (e.g. ImageNet's training set at `paper` scale)
-        if labels == 'model': raise ValueError("labels='model' needs the images as a tensor")
-        train, val = x, (valid if valid is not None else torch.utils.data.Subset(x, range(min(bs, len(x)))))
-    set_seed(seed)
-    dls = DataLoaders.from_dsets(train, val, bs=bs, device=dev, num_workers=0 if isinstance(x, torch.Tensor) else 8, drop_last=len(train) > bs)
-    learn = Learner(dls, cas, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, splitter=lambda m: [m.stream_parameters()],
-                    **(dict(opt_func=lambda p, lr: SGD(p, lr, mom=mom, wd=wd)) if schedule == 'paper' else {}))
-    if quiet: learn.remove_cb(ProgressCallback); learn.logger = lambda *a, **k: None
+    if labels == 'model':
+        if not isinstance(x, torch.Tensor): raise ValueError("labels='model' needs the images as a tensor")
+        with torch.no_grad(), ModelGuard(cas.inner, train=False):
+            y = torch.cat([select_output(cas.inner(x[i:i + 256].to(dev)), cas.output).argmax(1).cpu() for i in range(0, len(x), 256)])
+    train, val = _datasets(x, y, valid, bs, multi_label, cas.n_classes)
+    loss, metrics = _loss_metrics(multi_label)
     with ModelGuard(cas.inner):
-        if schedule == 'paper': learn.fit(epochs, lr, cbs=ParamScheduler({'lr': lambda pos: lr * 0.1 ** (int(pos * epochs) // step)}))
-        else: learn.fit_one_cycle(epochs, lr)
-        cas.eval()
-    return learn
+        return fit_learner(cas, train, val, loss, epochs, lr, bs, schedule, step, mom, wd, metrics=metrics,
+                           splitter=lambda m: [m.stream_parameters()], cbs=[_label_queries()] if cas.class_specific else None,
+                           seed=seed, device=dev, num_workers=0 if isinstance(x, torch.Tensor) else 8, quiet=quiet)
 
 # %% ../nbs/32_castream.ipynb #e52d7cf7
 CASTREAM_RECIPES = {  # train_castream options per scale, and the synthetic training set / photo crops sizes
@@ -268,7 +287,8 @@ def trained_stream(exp:dict, # an item of `castream_setups`
         return cas.to(s.x.device)
     torch.manual_seed(0); cas = CAStream(s.model, size=s.x.shape[-1], **opts)  # the same q0 draw for every option set
     t0 = time.time()
-    train_castream(cas, exp['train'], exp['train_y'], labels='given' if exp['train_y'] is not None else 'model', device=device, **rec)
+    train_castream(cas, exp['train'], exp['train_y'], labels='given' if exp['train_y'] is not None else 'model',
+                   multi_label=exp.get('multi_label', False), device=device, **rec)
     cas.info = dict(train_minutes=round((time.time() - t0) / 60, 2), images=len(exp['train']), **opts)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -277,10 +297,10 @@ def trained_stream(exp:dict, # an item of `castream_setups`
 
 def stream_setup(exp:dict, cas:CAStream):
     "The experiment's `Setup` with the CA-Stream model in place of the network (its own cache key)."
-    from xai_repro.experiment import Setup, key_of
+    from dataclasses import replace
+    from xai_repro.experiment import key_of
     s = exp['setup']
-    return Setup(s.name, cas, s.x, s.y, key_of(s.key, 'castream', cas.tap_names, cas.block, cas.class_specific, cas.info),
-                 s.boxes, s.masks, s.paper_name, dict(s.info, pooling='CA'), s.classes)
+    return replace(s, model=cas, key=key_of(s.key, 'castream', cas.tap_names, cas.block, cas.class_specific, cas.info), info=dict(s.info, pooling='CA'))
 
 # %% ../nbs/32_castream.ipynb #b7e63619
 def interpretability_rows(setup, methods:dict|None=None, cache=None, metrics=('AD', 'AG', 'AI', 'I', 'D')) -> list:
@@ -302,3 +322,129 @@ def accuracy_of(setup) -> float:
     "Top-1 accuracy (%) of `setup`'s model on its images and labels."
     from xai_repro.data import model_accuracy
     return 100 * model_accuracy(setup.model, setup.x, setup.y)
+
+def scores_of(model:nn.Module, x:torch.Tensor, bs:int=128) -> torch.Tensor:
+    "The model's logits for images `x` (eval mode, no gradients, in batches), on the CPU."
+    dev = get_device(model)
+    with ModelGuard(model, train=False), torch.no_grad():
+        return torch.cat([model(x[i:i + bs].to(dev)).float().cpu() for i in range(0, len(x), bs)])
+
+def recognition_of(setup) -> dict:
+    "`{'mAP': ...}` (%) for a multi-label setup (its `labels`, ranked by the logits), else `{'accuracy': ...}` (top-1, %)."
+    from xai_repro.metrics import mean_average_precision
+    if setup.labels is not None: return {'mAP': mean_average_precision(scores_of(setup.model, setup.x), setup.labels)}
+    return {'accuracy': accuracy_of(setup)}
+
+# %% ../nbs/32_castream.ipynb #17690708
+def finetune(model:nn.Module, # the pretrained network (taking images in [0,1]); left unchanged: a copy is trained
+             x, # images N×C×H×W, or a dataset of (image, label) pairs
+             y=None, # N labels (N×k classes or N×C multi-hot with `multi_label`); None for a dataset
+             n_classes:int|None=None, # replace the head by a fresh one with this many classes (None: keep it)
+             multi_label:bool=False, # several classes per image: binary cross-entropy on the logits
+             epochs:int=30, lr:float=1e-3, bs:int=64,
+             schedule:str='one_cycle', # as `xai_repro.data.fit_learner`
+             valid=None, # (x, y) for validation (default: the first `bs` training images)
+             seed:int=0, device=None, quiet:bool=True, **fit_kw):
+    "Fine-tune every layer of a copy of `model` (the baselines of Table 3.2); returns the `Learner` (`learn.model` is the new network, in eval mode)."
+    import copy
+    from xai_repro.models import _set_classes
+    from xai_repro.data import fit_learner
+    net = copy.deepcopy(model)
+    if n_classes is not None:
+        torch.manual_seed(seed); _set_classes(unwrap(net), n_classes)
+    probe = x[:1] if isinstance(x, torch.Tensor) else x[0][0][None]
+    with torch.no_grad(), ModelGuard(net, train=False): n_out = select_output(net(probe.to(get_device(net))), None).shape[1]
+    for p in net.parameters(): p.requires_grad_(True)
+    train, val = _datasets(x, y, valid, bs, multi_label, n_out)
+    loss, metrics = _loss_metrics(multi_label)
+    return fit_learner(net, train, val, loss, epochs, lr, bs, schedule, metrics=metrics, seed=seed, device=device,
+                       num_workers=0 if isinstance(x, torch.Tensor) else 8, quiet=quiet, **fit_kw)
+
+TRANSFER_RECIPES = {  # fine-tuning the baselines of Table 3.2 (the chapter is silent: our choice), and the data sizes
+    'smoke': dict(epochs=1, lr=5e-3, bs=32, n_train=256, n_test=8),
+    'local': dict(epochs=6, lr=2e-3, bs=64, n_train=4000, n_test=200),
+    'paper': dict(epochs=30, lr=1e-3, bs=64),
+}
+TRANSFER_SETS = {'CUB': dict(n_classes=200, multi_label=False, synth=dict(n_classes=20)),
+                 'VOC': dict(n_classes=20, multi_label=True, synth=dict(n_classes=10, multi=True))}
+
+def _pick_explained(scores:torch.Tensor, y:torch.Tensor) -> torch.Tensor:
+    "Per image, the index (into its k ground-truth classes `y`, N×k) of the class the network scores highest."
+    return scores.gather(1, y).argmax(1)
+
+def _finetuned(base:nn.Module, key:str, cache, train:tuple, n_classes:int, multi_label:bool, recipe:dict, device, seed:int):
+    "`finetune(base, *train, ...)`, cached in `cache/finetune/` (weights and info)."
+    import copy, time
+    from xai_repro.models import _set_classes
+    fit = {k: v for k, v in recipe.items() if k not in ('n_train', 'n_test')}
+    path = Path(cache)/'finetune'/f'{key}.pth' if cache is not None else None
+    if path is not None and path.exists():
+        d = torch.load(path, map_location='cpu')
+        net = copy.deepcopy(base); _set_classes(unwrap(net), n_classes); net.load_state_dict(d['state'])
+        net.info = d['info']
+        return net.eval()
+    t0 = time.time()
+    net = finetune(base, *train, n_classes=n_classes, multi_label=multi_label, seed=seed, device=device, **fit).model.cpu().eval()
+    net.info = dict(finetune_minutes=round((time.time() - t0) / 60, 2), images=len(train[0]), **fit)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(dict(state=net.state_dict(), info=net.info), path)
+    return net
+
+def _tensors(ds) -> tuple:
+    "Images, labels and per-image annotations of a dataset of `xai_repro.datasets`, as tensors and lists."
+    items = [ds[i] for i in range(len(ds))]
+    return torch.stack([a for a, _ in items]), [b for _, b in items], [ds.annotation(i) for i in range(len(ds))]
+
+def transfer_setups(scale:str='local', data_root=None, cache=None, device=None,
+                    n:int|None=None, # `paper`: test images evaluated per dataset (default: all)
+                    seed:int=0) -> list:
+    "Table 3.2's experiments: a network fine-tuned to a fine-grained set (CUB) and to a multi-label set (VOC); items as `castream_setups`' with `dataset` and `multi_label`."
+    from xai_repro.experiment import Setup, synth_setup, key_of
+    from xai_repro.data import synth_shapes, synth_classes
+    if scale not in TRANSFER_RECIPES: raise ValueError(f"scale must be one of {list(TRANSFER_RECIPES)}, got {scale!r}")
+    r, out = TRANSFER_RECIPES[scale], []
+    if scale == 'paper':
+        from xai_repro.datasets import cub, voc
+        from xai_repro.models import load_model
+        if data_root is None: raise FileNotFoundError("paper scale needs data_root: a folder holding CUB_200_2011/ and VOCdevkit/VOC2012/")
+        base = load_model('resnet50', pretrained=True)
+    else:
+        base_setup = synth_setup('resnet18_small', scale, cache, device=device)
+        base, size, ctx = base_setup.model, base_setup.x.shape[-1], base_setup.info['context']
+    for i, (ds_name, spec) in enumerate(TRANSFER_SETS.items()):
+        multi, k = spec['multi_label'], key_of('transfer', ds_name, scale, r, seed)
+        if scale == 'paper':
+            tr, te = ((cub(data_root, 'train'), cub(data_root, 'test', n=n)) if ds_name == 'CUB' else
+                      (voc(data_root, 'train', task='classification'), voc(data_root, 'val', task='classification', n=n)))
+            k = key_of(k, str(data_root))
+            net = _finetuned(base, k, cache, (tr,), spec['n_classes'], multi, r, device, seed)
+            x, ys, ann = _tensors(te)
+            boxes = [a['boxes'] for a in ann]
+            if multi:
+                labels = torch.stack(ys)
+                cls = [torch.nonzero(l).flatten() for l in labels]
+                sc = scores_of(net, x)
+                y = torch.stack([c[sc[i, c].argmax()] for i, c in enumerate(cls)])
+                boxes = [a['boxes'][a['labels'] == int(c)] for a, c in zip(ann, y)]
+            else: labels, y = None, torch.tensor(ys)
+            s = Setup(f'ResNet-50 fine-tuned on {ds_name}', net, x, y, k, boxes, None, 'ResNet-50',
+                      dict(net.info, dataset=ds_name, images=len(x)), te.classes, labels)
+            train, train_y = tr, None
+        else:
+            syn = dict(size=size, context=ctx, **spec['synth'])
+            tr, te = synth_shapes(r['n_train'], seed=(seed, 5, i), **syn), synth_shapes(r['n_test'], seed=(seed, 6, i), **syn)
+            k = key_of(k, base_setup.key)
+            net = _finetuned(base, k, cache, (tr['x'], tr['y']), spec['synth']['n_classes'], multi, r, device, seed)
+            rows = torch.arange(r['n_test'])
+            if multi:
+                j = _pick_explained(scores_of(net, te['x']), te['y'])
+                y, boxes, masks, labels = te['y'][rows, j], te['boxes'][rows, j], te['masks'][rows, j], multi_hot(te['y'], spec['synth']['n_classes'])
+            else: y, boxes, masks, labels = te['y'], te['boxes'], te['masks'], None
+            what = 'multi-label synthetic (VOC stand-in)' if multi else '20 fine-grained synthetic classes (CUB stand-in)'
+            s = Setup(f'ResNet-18-small fine-tuned: {what}', net, te['x'], y, k, [b[None] for b in boxes], masks, 'ResNet-50',
+                      dict(net.info, dataset=ds_name, context=ctx, images=r['n_test']), synth_classes(spec['synth']['n_classes']), labels)
+            train, train_y = tr['x'], tr['y']
+        out.append(dict(setup=s.to(device or 'cpu'), train=train, train_y=train_y, dataset=ds_name, multi_label=multi,
+                        recipe=CASTREAM_RECIPES[scale]))
+    return out

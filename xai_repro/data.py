@@ -10,13 +10,13 @@ import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['SHAPES', 'TEXTURES', 'N_CLASS_SHAPES', 'N_CLASS_TEXTURES', 'RB', 'synth_classes', 'distractor_kinds', 'synth_shapes',
-           'show_synth', 'SynthDataset', 'synth_dls', 'model_accuracy', 'synth_model_kw', 'train_synth_model',
-           'photo_dirs', 'photo_table', 'load_photos', 'photo_crops', 'AugmentedFiles', 'mnist_subset', 'digits',
-           'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv',
-           'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet', 'cifar_fixture', 'cifar',
-           'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg',
-           'write_fixture']
+__all__ = ['SHAPES', 'TEXTURES', 'N_CLASS_SHAPES', 'N_CLASS_TEXTURES', 'RB', 'SCHEDULES', 'synth_classes', 'distractor_kinds',
+           'synth_shapes', 'show_synth', 'SynthDataset', 'synth_dls', 'model_accuracy', 'synth_model_kw',
+           'train_synth_model', 'fit_learner', 'photo_dirs', 'photo_table', 'load_photos', 'photo_crops',
+           'AugmentedFiles', 'mnist_subset', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit',
+           'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture',
+           'tiny_imagenet', 'cifar_fixture', 'cifar', 'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc',
+           'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture']
 
 # %% ../nbs/03_data.ipynb #a355f6ff
 SHAPES = ('disk', 'square', 'triangle', 'cross', 'ring', 'star', 'ellipse', 'crescent')
@@ -278,6 +278,42 @@ def train_synth_model(arch:str='vgg_small', # a small model of `xai_repro.models
     learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, cbs=cbs)
     if quiet: learn.remove_cb(ProgressCallback); learn.logger = lambda *a, **k: None
     learn.fit_one_cycle(epochs, lr)
+    learn.model.eval()
+    return learn
+
+# %% ../nbs/03_data.ipynb #b1e00725
+SCHEDULES = ('one_cycle', 'paper')
+
+def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pairs
+                loss_func, epochs:int, lr:float, bs:int=64,
+                schedule:str='one_cycle', # 'one_cycle' (Adam, `fit_one_cycle`) or 'paper' (SGD, lr/10 every `step` epochs)
+                step:int=30, mom:float=0.9, wd:float=1e-4, # the 'paper' schedule's step, momentum and weight decay
+                metrics=(), # fastai metrics
+                splitter=None, # fastai splitter: the parameter groups trained (default: all of the model's)
+                cbs=None, # extra fastai callbacks
+                seed:int=0, # seeds the shuffling and anything random in the model's training
+                device=None, # default: CUDA when available
+                num_workers:int=0, # data-loading processes (0 for tensors in memory)
+                quiet:bool=True, # no progress bar and no epoch table
+               ):
+    "Fit `model` with fastai on `train` (validated on `valid`); return the `Learner` with the model in eval mode."
+    from fastai.data.core import DataLoaders
+    from fastai.learner import Learner
+    from fastai.optimizer import SGD
+    from fastai.callback.schedule import ParamScheduler, fit_one_cycle  # patches Learner
+    from fastai.callback.progress import ProgressCallback
+    from xai_repro.core import set_seed, get_device
+    if schedule not in SCHEDULES: raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if epochs < 1 or lr <= 0: raise ValueError(f"need epochs >= 1 and lr > 0, got epochs={epochs}, lr={lr}")
+    dev = get_device(model, device); model.to(dev)
+    set_seed(seed)
+    dls = DataLoaders.from_dsets(train, valid, bs=bs, device=dev, num_workers=num_workers, drop_last=len(train) > bs)
+    kw = dict(opt_func=lambda p, lr: SGD(p, lr, mom=mom, wd=wd)) if schedule == 'paper' else {}
+    if splitter is not None: kw['splitter'] = splitter
+    learn = Learner(dls, model, loss_func=loss_func, metrics=list(metrics), cbs=cbs, **kw)
+    if quiet: learn.remove_cb(ProgressCallback); learn.logger = lambda *a, **k: None
+    if schedule == 'paper': learn.fit(epochs, lr, cbs=ParamScheduler({'lr': lambda pos: lr * 0.1 ** (int(pos * epochs) // step)}))
+    else: learn.fit_one_cycle(epochs, lr)
     learn.model.eval()
     return learn
 

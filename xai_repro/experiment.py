@@ -5,7 +5,7 @@
 # %% ../nbs/91_experiment.ipynb #09415f34
 from __future__ import annotations
 import hashlib, json, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 import torch, torch.nn as nn
 from .core import set_seed
@@ -39,6 +39,7 @@ class Setup:
     paper_name:str='' # the network of the paper this one stands in for (e.g. 'VGG-16')
     info:dict=field(default_factory=dict) # how it was made: recipe, accuracy, time
     classes:list|None=None # class names, by index
+    labels:torch.Tensor|None=None # N×C multi-hot ground truth of a multi-label set (`y`, the explained class, is one of them)
 
     def titles(self, n:int|None=None) -> list:
         "A title per image (the first `n`): its class name, or 'class k'."
@@ -47,13 +48,15 @@ class Setup:
     def to(self, device):
         "Move the model and the images to `device`."
         self.model.to(device); self.x, self.y = self.x.to(device), self.y.to(device)
+        if self.labels is not None: self.labels = self.labels.to(device)
         return self
 
     def head(self, n:int) -> Setup:
         "The same network on the first `n` images (its own cache key)."
         if n >= len(self.x): return self
-        return Setup(self.name, self.model, self.x[:n], self.y[:n], key_of(self.key, n), None if self.boxes is None else self.boxes[:n],
-                     None if self.masks is None else self.masks[:n], self.paper_name, dict(self.info, images=n), self.classes)
+        cut = lambda v: None if v is None else v[:n]
+        return replace(self, x=self.x[:n], y=self.y[:n], key=key_of(self.key, n), boxes=cut(self.boxes), masks=cut(self.masks),
+                       labels=cut(self.labels), info=dict(self.info, images=n))
 
     def predicted(self, batch_size:int=64) -> Setup:
         "The same network and images, each explained for the network's own top-1 class (L-CAM's protocol); `info['accuracy']` is the top-1 accuracy on the original labels."
@@ -61,8 +64,7 @@ class Setup:
         with ModelGuard(self.model, train=False), torch.no_grad():
             p = torch.cat([self.model(self.x[i:i + batch_size]).argmax(1) for i in range(0, len(self.x), batch_size)])
         acc = (p == self.y).float().mean().item()
-        return Setup(self.name, self.model, self.x, p, key_of(self.key, 'predicted'), self.boxes, self.masks, self.paper_name,
-                     dict(self.info, explained='prediction', accuracy=round(acc, 4)), self.classes)
+        return replace(self, y=p, key=key_of(self.key, 'predicted'), info=dict(self.info, explained='prediction', accuracy=round(acc, 4)))
 
     def __repr__(self): return f"Setup({self.name!r}, {len(self.x)} images {tuple(self.x.shape[-2:])}, {self.info})"
 

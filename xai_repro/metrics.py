@@ -17,7 +17,7 @@ from .explainer import Explainer, METHODS, select_output, in_channels
 __all__ = ['increase_in_confidence', 'positive_perturbation', 'negative_perturbation', 'METRICS', 'check_maps', 'scoring',
            'class_probs', 'ad_ai_ag', 'average_drop', 'average_increase', 'average_gain', 'drop_inc_win', 'gkern',
            'blur', 'insertion', 'deletion', 'perturbation_auc', 'aopc', 'coherency', 'complexity', 'adcc',
-           'max_sensitivity', 'salt_pepper', 'evaluate', 'stability']
+           'max_sensitivity', 'salt_pepper', 'evaluate', 'stability', 'per_class_ap', 'mean_average_precision']
 
 # %% ../nbs/20_metrics.ipynb #80d75ab4
 def check_maps(sal, x:torch.Tensor, # the images the maps explain, B×C×H×W
@@ -551,6 +551,35 @@ def stability(model:nn.Module, data, # as for `evaluate`
         r = run(lambda xb, idx, a=a: salt_pepper(xb, a, seed, idx))
         rows.append(dict(noise=a, **r, CD=abs(r['Drop'] - clean['Drop']), CI=abs(r['Inc'] - clean['Inc'])))
     return pd.DataFrame(rows)
+
+# %% ../nbs/20_metrics.ipynb #f946277f
+def per_class_ap(scores:torch.Tensor, # N×C class scores (logits or probabilities: only the order counts)
+                      labels:torch.Tensor, # N×C multi-hot ground truth (0/1)
+                     ) -> torch.Tensor:
+    "Per-class average precision (C values in [0,1]; NaN for a class without positives). Tied scores count as one threshold."
+    if scores.ndim != 2 or scores.shape != labels.shape:
+        raise ValueError(f"scores and labels must both be N×C, got {tuple(scores.shape)} and {tuple(labels.shape)}")
+    if not torch.isfinite(scores).all(): raise ValueError("scores contain NaN or infinite values")
+    lab = labels.detach().cpu().double()
+    if not ((lab == 0) | (lab == 1)).all(): raise ValueError("labels must be multi-hot (0 or 1)")
+    s = scores.detach().cpu().double()
+    order = s.argsort(0, descending=True)
+    s, lab = s.gather(0, order), lab.gather(0, order)
+    tp = lab.cumsum(0)
+    # at a run of tied scores every image of the run is counted before precision is read
+    last = torch.ones_like(s, dtype=torch.bool); last[:-1] = s[1:] != s[:-1]
+    idx = torch.arange(1, len(s) + 1, dtype=torch.float64)[:, None].expand_as(s)
+    end = torch.flip(torch.cummin(torch.flip(torch.where(last, idx, torch.full_like(idx, float('inf'))), [0]), 0).values, [0])
+    prec = tp.gather(0, end.long() - 1) / end
+    npos = lab.sum(0)
+    # each positive's share of recall is gained at the end of its run: average the run-end precision over positives
+    return torch.where(npos > 0, (prec * lab).sum(0) / npos.clamp(min=1), torch.full_like(npos, float('nan'))).float()
+
+def mean_average_precision(scores:torch.Tensor, labels:torch.Tensor) -> float:
+    "mAP in %: the mean of `per_class_ap` over the classes that have at least one positive."
+    ap = per_class_ap(scores, labels)
+    if torch.isnan(ap).all(): raise ValueError("no class has a positive image: mAP is undefined")
+    return 100 * ap[~torch.isnan(ap)].mean().item()
 
 # %% ../nbs/20_metrics.ipynb #d738528c
 from .localization import *
