@@ -16,8 +16,9 @@ from .models import is_transformer, token_grid
 
 # %% auto #0
 __all__ = ['REDUCTIONS', 'IG_METHODS', 'GuidedSwitch', 'guided_mode', 'class_score', 'GradOut', 'input_grad', 'guided_grad',
-           'GradPair', 'standard_and_guided_grads', 'reduce_channels', 'GradExplainer', 'Gradient', 'InputXGradient',
-           'GuidedBackprop', 'SmoothGrad', 'ig_nodes', 'IntegratedGradients', 'layer_bias', 'FullGrad', 'GuidedGradCAM']
+           'GradPair', 'standard_and_guided_grads', 'both_input_grads', 'reduce_channels', 'GradExplainer', 'Gradient',
+           'InputXGradient', 'GuidedBackprop', 'SmoothGrad', 'ig_nodes', 'IntegratedGradients', 'layer_bias',
+           'FullGrad', 'GuidedGradCAM']
 
 # %% ../nbs/12_gradient.ipynb #50491905
 class _GuidedAct(torch.autograd.Function):
@@ -149,10 +150,16 @@ def standard_and_guided_grads(model:nn.Module, # the classifier, in training or 
     xx, logits = _forward(model, x, output, sw)
     targ = _resolve(logits, target)
     L = (loss or class_score)(logits, targ)
+    g, gg = both_input_grads(L, xx, sw, create_graph)
+    return GradPair(L, logits, targ, g, gg)
+
+def both_input_grads(L:torch.Tensor, # a scalar computed from `xx` by a forward run under the switch `sw`
+                     xx:torch.Tensor, sw:GuidedSwitch, create_graph:bool=True) -> tuple:
+    "(δx, δ_G x): the standard gradient of `L` w.r.t. `xx` (in the graph with `create_graph`) and the guided one (detached)."
     with sw.guided(): gg, = torch.autograd.grad(L, xx, retain_graph=True)   # δ_G x, the teacher
     g, = torch.autograd.grad(L, xx, create_graph=create_graph, retain_graph=True)  # δ x
     _warn_no_relu(sw)
-    return GradPair(L, logits, targ, g, gg.detach())
+    return g, gg.detach()
 
 # %% ../nbs/12_gradient.ipynb #4779ef20
 REDUCTIONS = ('abssum', 'absmax', 'sum')
