@@ -15,8 +15,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['CASTREAM_RECIPES', 'CAM_METHODS', 'PAPER_NETWORKS', 'TRANSFER_RECIPES', 'TRANSFER_SETS', 'stream_taps', 'CABlock',
            'CAStream', 'param_counts', 'gflops', 'CAStreamAttention', 'multi_hot', 'train_castream', 'castream_setups',
-           'trained_stream', 'stream_setup', 'interpretability_rows', 'accuracy_of', 'scores_of', 'recognition_of',
-           'finetune', 'transfer_setups']
+           'trained_stream', 'stream_setup', 'accuracy_of', 'scores_of', 'recognition_of', 'finetune',
+           'transfer_setups']
 
 # %% ../nbs/32_castream.ipynb #51554973
 def stream_taps(model:nn.Module) -> tuple:
@@ -303,21 +303,6 @@ def stream_setup(exp:dict, cas:CAStream):
     return replace(s, model=cas, key=key_of(s.key, 'castream', cas.tap_names, cas.block, cas.class_specific, cas.info), info=dict(s.info, pooling='CA'))
 
 # %% ../nbs/32_castream.ipynb #b7e63619
-def interpretability_rows(setup, methods:dict|None=None, cache=None, metrics=('AD', 'AG', 'AI', 'I', 'D')) -> list:
-    "Per CAM method: AD, AG, AI, insertion I and deletion D (means in %) of `setup`'s model on its images (maps and values cached)."
-    from xai_repro.experiment import run_method, run_metric
-    from xai_repro.metrics import ad_ai_ag, insertion, deletion
-    rows = []
-    for label, m in (methods or CAM_METHODS).items():
-        r = dict(method=label)
-        if {'AD', 'AG', 'AI'} & set(metrics):
-            v = run_metric(setup, m, {}, ad_ai_ag, cache=cache)
-            r.update({k: v[k].mean().item() for k in ('AD', 'AG', 'AI')})
-        if 'I' in metrics: r['I'] = run_metric(setup, m, {}, insertion, cache=cache).mean().item()
-        if 'D' in metrics: r['D'] = run_metric(setup, m, {}, deletion, cache=cache).mean().item()
-        rows.append(r)
-    return rows
-
 def accuracy_of(setup) -> float:
     "Top-1 accuracy (%) of `setup`'s model on its images and labels."
     from xai_repro.data import model_accuracy

@@ -286,8 +286,10 @@ SCHEDULES = ('one_cycle', 'paper')
 
 def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pairs
                 loss_func, epochs:int, lr:float, bs:int=64,
-                schedule:str='one_cycle', # 'one_cycle' (Adam, `fit_one_cycle`) or 'paper' (SGD, lr/10 every `step` epochs)
+                schedule:str='one_cycle', # 'one_cycle' (Adam, `fit_one_cycle`) or 'paper' (SGD, lr × `gamma` at each milestone)
                 step:int=30, mom:float=0.9, wd:float=1e-4, # the 'paper' schedule's step, momentum and weight decay
+                milestones:tuple|None=None, # 'paper': the epochs where the lr is multiplied by `gamma` (default: every `step` epochs)
+                gamma:float=0.1, # 'paper': the factor at each milestone
                 metrics=(), # fastai metrics
                 splitter=None, # fastai splitter: the parameter groups trained (default: all of the model's)
                 cbs=None, # extra fastai callbacks
@@ -312,7 +314,9 @@ def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pair
     if splitter is not None: kw['splitter'] = splitter
     learn = Learner(dls, model, loss_func=loss_func, metrics=list(metrics), cbs=cbs, **kw)
     if quiet: learn.remove_cb(ProgressCallback); learn.logger = lambda *a, **k: None
-    if schedule == 'paper': learn.fit(epochs, lr, cbs=ParamScheduler({'lr': lambda pos: lr * 0.1 ** (int(pos * epochs) // step)}))
+    if schedule == 'paper':
+        ms = sorted(milestones) if milestones is not None else list(range(step, epochs, step))
+        learn.fit(epochs, lr, cbs=ParamScheduler({'lr': lambda pos: lr * gamma ** sum(int(pos * epochs) >= m for m in ms)}))
     else: learn.fit_one_cycle(epochs, lr)
     learn.model.eval()
     return learn

@@ -12,7 +12,8 @@ from .core import set_seed
 
 # %% auto #0
 __all__ = ['SYNTH_RECIPES', 'SYNTH_TEST', 'SYNTH_NAMES', 'cache_dir', 'key_of', 'Setup', 'synth_setup', 'photos_setup',
-           'imagenet_setup', 'run_method', 'cached', 'run_metric', 'published', 'beside_published']
+           'imagenet_setup', 'run_method', 'cached', 'run_metric', 'interpretability_rows', 'published',
+           'beside_published']
 
 # %% ../nbs/91_experiment.ipynb #33d078f7
 def cache_dir(out_dir) -> Path:
@@ -203,6 +204,24 @@ def run_metric(setup:Setup, method:str, kw:dict|None, # the explainer, as for `r
         sal = run_method(setup, method, kw, cache, batch_size)['maps'].to(setup.x.device)
         return metric(setup.model, setup.x, sal, setup.y, **metric_kw)
     return cached(cache, name, go)
+
+# %% ../nbs/91_experiment.ipynb #9f0ed067
+def interpretability_rows(setup:Setup, methods:dict, # row label -> a name of `xai_repro.explain.METHODS`
+                          cache=None, metrics=('AD', 'AG', 'AI', 'I', 'D'),
+                          kw:dict|None=None, # explainer options for every method (e.g. the layer)
+                         ) -> list:
+    "Per method: AD, AG, AI, insertion I and deletion D (means in %) of `setup`'s model on its images (maps and values cached)."
+    from xai_repro.metrics import ad_ai_ag, insertion, deletion
+    rows = []
+    for label, m in methods.items():
+        r = dict(method=label)
+        if {'AD', 'AG', 'AI'} & set(metrics):
+            v = run_metric(setup, m, kw, ad_ai_ag, cache=cache)
+            r.update({k: v[k].mean().item() for k in ('AD', 'AG', 'AI')})
+        if 'I' in metrics: r['I'] = run_metric(setup, m, kw, insertion, cache=cache).mean().item()
+        if 'D' in metrics: r['D'] = run_metric(setup, m, kw, deletion, cache=cache).mean().item()
+        rows.append(r)
+    return rows
 
 # %% ../nbs/91_experiment.ipynb #0895ba31
 def published(name:str, figures=None) -> 'pd.DataFrame':

@@ -9,9 +9,11 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
 from .core import check_images
 from .gradient import GuidedSwitch, standard_and_guided_grads, both_input_grads
+from pathlib import Path
 
 # %% auto #0
-__all__ = ['ERRORS', 'grad_error', 'GradDenoiseLoss', 'interpretable_grad_loss', 'GradDenoiseCallback']
+__all__ = ['ERRORS', 'GD_ARCHS', 'GD_METHODS', 'GD_RECIPES', 'grad_error', 'GradDenoiseLoss', 'interpretable_grad_loss',
+           'GradDenoiseCallback', 'mobilenet_v2_small', 'gd_model', 'CropFlip', 'gd_data', 'train_gd', 'gd_setup']
 
 # %% ../nbs/33_graddenoise.ipynb #16bae098
 ERRORS = ('mae', 'mse', 'cos', 'hist', 'hist_norm')
@@ -101,3 +103,113 @@ class GradDenoiseCallback(Callback):
         if new: self.epoch_reg.append(sum(new) / len(new))
     def after_cancel_batch(self): self._unhook()
     def after_fit(self): self._unhook()
+
+# %% ../nbs/33_graddenoise.ipynb #d66ec3cd
+def mobilenet_v2_small(num_classes:int=100, width_mult:float=1.) -> nn.Module:
+    "MobileNetV2 for 32 px images (the usual CIFAR port): stride 1 in the stem and in the first stride-2 stage; takes images in [0,1]."
+    import torchvision
+    from xai_repro.models import Normalized
+    setting = [[1, 16, 1, 1], [6, 24, 2, 1], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]]
+    net = torchvision.models.MobileNetV2(num_classes=num_classes, width_mult=width_mult, inverted_residual_setting=setting)
+    net.features[0][0].stride = (1, 1)
+    model = Normalized(net, (0.5,) * 3, (0.25,) * 3)
+    model.name = 'mobilenet_v2_small'
+    return model
+
+GD_ARCHS = {'resnet18': dict(paper_name='ResNet-18', lam=7.5e-3, layer='layer3'),
+            'mobilenet_v2': dict(paper_name='MobileNet-V2', lam=1e-3, layer='features.13')}
+GD_METHODS = {'Grad-CAM': 'gradcam', 'Grad-CAM++': 'gradcam++', 'Score-CAM': 'scorecam', 'Ablation-CAM': 'ablationcam', 'Axiom-CAM': 'xgradcam'}
+GD_RECIPES = {
+    'smoke': dict(datasets=('synthetic', 'mnist'), n_train=256, n_test=8, epochs=1, lr=5e-3, bs=64, schedule='one_cycle', width=8, width_mult=0.25),
+    'local': dict(datasets=('synthetic', 'mnist'), n_train=6000, n_test=200, epochs=8, lr=5e-3, bs=64, schedule='one_cycle', width=16, width_mult=0.5),
+    'paper': dict(datasets=('cifar100',), n_test=10000, epochs=200, lr=0.1, bs=128, schedule='paper', milestones=(60, 120, 160), gamma=0.2,
+                  mom=0.9, wd=5e-4, width=64, width_mult=1.),
+}
+_FIT_KEYS = ('epochs', 'lr', 'bs', 'schedule', 'milestones', 'gamma', 'mom', 'wd')
+
+def gd_model(arch:str, n_classes:int, recipe:dict) -> nn.Module:
+    "A fresh network of `GD_ARCHS` in training mode, at the recipe's width."
+    from xai_repro.models import load_model
+    if arch == 'resnet18': return load_model('resnet18_small', num_classes=n_classes, width=recipe['width'], eval=False)
+    if arch == 'mobilenet_v2': return mobilenet_v2_small(n_classes, recipe['width_mult']).train()
+    raise ValueError(f"arch must be one of {list(GD_ARCHS)}, got {arch!r}")
+
+class CropFlip(torch.utils.data.Dataset):
+    "(image, label) pairs with the CIFAR training augmentation: a random crop after zero-padding by `pad`, and a horizontal flip."
+    def __init__(self, ds, pad:int=4): self.ds, self.pad = ds, pad
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i):
+        x, y = self.ds[i]
+        h, w = x.shape[-2:]
+        i0, j0 = torch.randint(0, 2 * self.pad + 1, (2,)).tolist()
+        x = F.pad(x, [self.pad] * 4)[:, i0:i0 + h, j0:j0 + w]
+        return (x.flip(-1) if torch.rand(()) < 0.5 else x), y
+
+def gd_data(dataset:str, # 'synthetic', 'mnist' or 'cifar100'
+            scale:str='local', data_root=None, seed:int=0) -> dict:
+    "Training data (tensors or a dataset) and test tensors of one of the chapter's datasets at `scale`: dict of train, test, boxes, masks, n_classes, classes."
+    from xai_repro.data import synth_shapes, synth_classes, mnist_subset
+    r = GD_RECIPES[scale]
+    if dataset == 'synthetic':
+        tr, te = (synth_shapes(n, size=32, context=0.5, seed=(seed, k)) for n, k in ((r['n_train'], 9), (r['n_test'], 10)))
+        return dict(train=(tr['x'], tr['y']), test=(te['x'], te['y']), boxes=[b[None] for b in te['boxes']], masks=te['masks'],
+                    n_classes=10, classes=synth_classes(10))
+    if dataset == 'mnist':
+        x, y = mnist_subset(32)
+        x = x.expand(-1, 3, -1, -1).contiguous()  # grey digits as RGB for the RGB networks
+        n_tr = min(r['n_train'], len(x) - r['n_test'])
+        return dict(train=(x[:n_tr], y[:n_tr]), test=(x[-r['n_test']:], y[-r['n_test']:]), boxes=None, masks=None,
+                    n_classes=10, classes=[str(k) for k in range(10)])
+    if dataset == 'cifar100':
+        from xai_repro.datasets import cifar
+        if data_root is None: raise FileNotFoundError("paper scale needs data_root: a folder holding cifar-100-python/")
+        tr, te = cifar(data_root, 100, 'train'), cifar(data_root, 100, 'test', n=r['n_test'])
+        xs = torch.stack([te[i][0] for i in range(len(te))])
+        return dict(train=CropFlip(tr), test=(xs, te.targets), boxes=None, masks=None, n_classes=100, classes=te.classes)
+    raise ValueError(f"dataset must be 'synthetic', 'mnist' or 'cifar100', got {dataset!r}")
+
+def train_gd(arch:str, data:dict, # a `gd_data` result
+             lam:float|None=None, # None: plain training; else λ of `GradDenoiseCallback`
+             error:str='cos', recipe:dict|None=None, seed:int=0, device=None, quiet:bool=True):
+    "Train a fresh `arch` on `data` with fastai, with the interpretable-gradient regularizer when `lam` is given; returns the `Learner`."
+    from xai_repro.data import SynthDataset, fit_learner
+    from xai_repro.core import set_seed
+    r = recipe or GD_RECIPES['local']
+    tr = data['train']
+    train = SynthDataset(*tr) if isinstance(tr, tuple) else tr
+    xv, yv = data['test']
+    set_seed(seed)
+    model = gd_model(arch, data['n_classes'], r)
+    cbs = [GradDenoiseCallback(lam, error)] if lam is not None else None
+    return fit_learner(model, train, SynthDataset(xv[:256], yv[:256]), nn.CrossEntropyLoss(), **{k: r[k] for k in _FIT_KEYS if k in r},
+                       cbs=cbs, seed=seed, device=device, num_workers=0 if isinstance(tr, tuple) else 8, quiet=quiet)
+
+def gd_setup(dataset:str, arch:str, lam:float|None=None, error:str='cos', scale:str='local', cache=None, device=None,
+             data_root=None, seed:int=0, data:dict|None=None):
+    "A network trained by `train_gd` (cached in `cache/graddenoise/`) with the dataset's test images: a `Setup` whose info has the accuracy."
+    import time
+    from xai_repro.experiment import Setup, key_of
+    from xai_repro.data import model_accuracy
+    if arch not in GD_ARCHS: raise ValueError(f"arch must be one of {list(GD_ARCHS)}, got {arch!r}")
+    if lam is not None: _check_options(lam, error)
+    r = GD_RECIPES[scale]
+    data = data or gd_data(dataset, scale, data_root, seed)
+    k = key_of('graddenoise', dataset, arch, lam, error if lam is not None else None, r, seed, str(data_root) if scale == 'paper' else None)
+    path = Path(cache)/'graddenoise'/f'{k}.pth' if cache is not None else None
+    if path is not None and path.exists():
+        d = torch.load(path, map_location='cpu')
+        model = gd_model(arch, data['n_classes'], r); model.load_state_dict(d['state']); info = d['info']
+    else:
+        t0 = time.time()
+        learn = train_gd(arch, data, lam, error, r, seed, device)
+        model = learn.model.cpu()
+        cb = next((c for c in learn.cbs if isinstance(c, GradDenoiseCallback)), None)
+        info = dict(train_minutes=round((time.time() - t0) / 60, 2), lam=lam, error=error if lam is not None else None,
+                    reg_per_epoch=[round(v, 5) for v in cb.epoch_reg] if cb else None)
+        if path is not None: path.parent.mkdir(parents=True, exist_ok=True); torch.save(dict(state=model.state_dict(), info=info), path)
+    model.eval()
+    x, y = data['test']
+    info = dict(info, dataset=dataset, arch=arch, accuracy=round(100 * model_accuracy(model, x, y), 2))
+    trained = 'baseline' if lam is None else f'{error} λ={lam:g}'
+    return Setup(f"{GD_ARCHS[arch]['paper_name']} [{dataset}] {trained}", model, x, y, key_of(k, 'test', len(x)), data['boxes'],
+                 data['masks'], GD_ARCHS[arch]['paper_name'], info, data['classes']).to(device or 'cpu')

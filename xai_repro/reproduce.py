@@ -118,6 +118,21 @@ register(
     Entry('castream_figure_3_4', 'castream', 'Figure 3.4', 'castream_unseen.ipynb', 'Raw attention on images of classes never seen', _CAS),
 )
 
+_GD = 'CIFAR-100 (python version, cifar-100-python/) under data_root; trains every network from scratch (200 epochs each)'
+register(
+    Entry('graddenoise_table_4_1', 'graddenoise', 'Table 4.1', 'graddenoise_table41.ipynb',
+          'Accuracy and AD, AG, AI, insertion, deletion of five CAM methods, ResNet-18 and MobileNetV2 trained with and without the cosine regularizer',
+          _GD, published='graddenoise_table_4_1.csv'),
+    Entry('graddenoise_table_4_2', 'graddenoise', 'Table 4.2', 'graddenoise_ablation.ipynb', 'The four error functions (ResNet-18, Grad-CAM)',
+          _GD, dict(study='errors'), 'graddenoise_table_4_2.csv'),
+    Entry('graddenoise_table_4_3', 'graddenoise', 'Table 4.3', 'graddenoise_ablation.ipynb', 'The regularization coefficient λ (ResNet-18, cosine, Grad-CAM)',
+          _GD, dict(study='lambda'), 'graddenoise_table_4_3.csv'),
+    Entry('graddenoise_figure_4_2', 'graddenoise', 'Figure 4.2', 'graddenoise_maps.ipynb', 'Input gradients, standard against regularized training',
+          _GD, dict(kind='gradients')),
+    Entry('graddenoise_figure_4_3', 'graddenoise', 'Figure 4.3', 'graddenoise_maps.ipynb', 'CAM saliency maps, standard against regularized training',
+          _GD, dict(kind='maps')),
+)
+
 # %% ../nbs/90_reproduce.ipynb #f9d177f4
 def select(paper:str|list|None=None, only:list|None=None) -> list:
     "Registered entries of `paper` (a name or list), or those named in `only`; unknown names raise `ValueError`."
