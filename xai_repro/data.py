@@ -290,6 +290,7 @@ def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pair
                 step:int=30, mom:float=0.9, wd:float=1e-4, # the 'paper' schedule's step, momentum and weight decay
                 milestones:tuple|None=None, # 'paper': the epochs where the lr is multiplied by `gamma` (default: every `step` epochs)
                 gamma:float=0.1, # 'paper': the factor at each milestone
+                lr_fn=None, # 'paper': the lr as a function of training progress in [0, 1) instead of the milestones
                 metrics=(), # fastai metrics
                 splitter=None, # fastai splitter: the parameter groups trained (default: all of the model's)
                 cbs=None, # extra fastai callbacks
@@ -316,7 +317,7 @@ def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pair
     if quiet: learn.remove_cb(ProgressCallback); learn.logger = lambda *a, **k: None
     if schedule == 'paper':
         ms = sorted(milestones) if milestones is not None else list(range(step, epochs, step))
-        learn.fit(epochs, lr, cbs=ParamScheduler({'lr': lambda pos: lr * gamma ** sum(int(pos * epochs) >= m for m in ms)}))
+        learn.fit(epochs, lr, cbs=ParamScheduler({'lr': lr_fn or (lambda pos: lr * gamma ** sum(int(pos * epochs) >= m for m in ms))}))
     else: learn.fit_one_cycle(epochs, lr)
     learn.model.eval()
     return learn

@@ -181,28 +181,14 @@ def train_lcam(lcam:LCAM, data, # training images: an N×C×H×W tensor, or a da
                valid=None, # validation images (default: the first `bs` training images)
                seed:int=0, device=None, quiet:bool=True, num_workers:int=0):
     "Train `lcam.attention` with fastai on the frozen classifier's own labels; returns the `Learner`."
-    from fastai.data.core import DataLoaders
-    from fastai.learner import Learner
-    from fastai.optimizer import SGD
-    from fastai.callback.schedule import ParamScheduler, fit_one_cycle  # patches Learner
-    from fastai.callback.progress import ProgressCallback
-    if schedule not in ('paper', 'one_cycle'): raise ValueError(f"schedule must be 'paper' or 'one_cycle', got {schedule!r}")
+    from xai_repro.data import fit_learner
     if not (isinstance(epochs, int) and epochs >= 1): raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if len(data) == 0: raise ValueError("no training images")
-    dev = get_device(lcam.model, device)
-    lcam.to(dev)
-    set_seed(seed)
     if valid is None: valid = data[:bs] if isinstance(data, torch.Tensor) else torch.utils.data.Subset(data, range(min(bs, len(data))))
-    dls = DataLoaders.from_dsets(_Unlabelled(data), _Unlabelled(valid), bs=bs,
-                                 device=dev, num_workers=num_workers, drop_last=len(data) > bs)
-    learn = Learner(dls, lcam, loss_func=loss or LCAMLoss(), splitter=lambda m: [list(m.attention.parameters())],
-                    **(dict(opt_func=lambda p, lr: SGD(p, lr, mom=mom)) if schedule == 'paper' else {}))
-    if quiet: learn.remove_cb(ProgressCallback); learn.logger = lambda *a, **k: None
-    with ModelGuard(lcam.model):
-        if schedule == 'paper': learn.fit(epochs, lr, cbs=ParamScheduler({'lr': _epoch_decay(lr, decay, epochs)}))
-        else: learn.fit_one_cycle(epochs, lr)
-        lcam.eval()  # inside the guard: the classifier's own modes come back as they were
-    return learn
+    with ModelGuard(lcam.model):  # the classifier's own modes come back as they were
+        return fit_learner(lcam, _Unlabelled(data), _Unlabelled(valid), loss or LCAMLoss(), epochs, lr, bs, schedule, mom=mom, wd=0.,
+                           lr_fn=_epoch_decay(lr, decay, epochs), splitter=lambda m: [list(m.attention.parameters())],
+                           seed=seed, device=get_device(lcam.model, device), num_workers=num_workers, quiet=quiet)
 
 # %% ../nbs/31_lcam.ipynb #4627ac0c
 LCAM_ROWS = {'L-CAM-Fm*': ('fm', True, False), 'L-CAM-Fm': ('fm', False, False), 'L-CAM-Img*': ('img', True, False),
