@@ -12,8 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['Hooks', 'wrapped_chain', 'unwrap', 'find_layer', 'ModelGuard', 'check_images', 'check_targets', 'minmax', 'maxabs',
-           'upsample', 'top_mask', 'keep_top', 'set_seed', 'get_device']
+__all__ = ['Hooks', 'run_capturing', 'wrapped_chain', 'unwrap', 'find_layer', 'ModelGuard', 'check_images', 'check_targets',
+           'minmax', 'maxabs', 'upsample', 'top_mask', 'keep_top', 'set_seed', 'get_device']
 
 # %% ../nbs/00_core.ipynb #9222e882
 class Hooks:
@@ -37,6 +37,24 @@ class Hooks:
         self.handles = []
     def __enter__(self): return self
     def __exit__(self, *exc): self.remove()
+
+# %% ../nbs/00_core.ipynb #c83768e0
+def run_capturing(run, # a callable running the model's forward
+                  layer:nn.Module, # the module whose output to keep
+                  name:str|None=None, # the layer's name, for the error message
+                 ) -> tuple:
+    "`(run(), the output of layer during it)`; the network goes on with a copy, so its in-place ops after the layer cannot change what is kept."
+    store = {}
+    def keep(m, i, o):
+        if isinstance(o, torch.Tensor):
+            store['a'] = o
+            return o.clone()
+        store['a'] = o[0] if isinstance(o, (tuple, list)) else o
+    with Hooks() as h:
+        h.forward(layer, keep)
+        out = run()
+    if 'a' not in store: raise RuntimeError(f"layer {name or layer.__class__.__name__} was not called in the model's forward pass")
+    return out, store['a']
 
 # %% ../nbs/00_core.ipynb #5948405a
 def wrapped_chain(model:nn.Module) -> list:

@@ -5,7 +5,7 @@
 # %% ../nbs/10_explainer.ipynb #21b85aaa
 from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
-from .core import Hooks, ModelGuard, find_layer, check_images, check_targets, minmax, maxabs, upsample
+from .core import Hooks, run_capturing, ModelGuard, find_layer, check_images, check_targets, minmax, maxabs, upsample
 from .models import default_layer, is_transformer, token_grid
 
 # %% auto #0
@@ -169,18 +169,10 @@ class LayerExplainer(Explainer):
     uses_layer = True
     def capture(self, x:torch.Tensor, target, grads:bool=True):
         "Forward `x` once: (logits, targets, feature maps A, gradients dy_c/dA or None)."
-        store = {}
-        def keep(m, i, o):
-            if isinstance(o, torch.Tensor):
-                store['a'] = o
-                return o.clone()  # the network goes on with a copy: in-place ops after the layer cannot change A
-            store['a'] = o[0] if isinstance(o, (tuple, list)) else o
-        with Hooks() as h, torch.set_grad_enabled(grads or self.create_graph):
-            h.forward(self.layer, keep)
+        with torch.set_grad_enabled(grads or self.create_graph):
             xx = x if (self.create_graph or not grads) else x.detach().requires_grad_(True)
-            logits = self.logits(xx)
-        if 'a' not in store: raise RuntimeError(f"layer {self.layer.__class__.__name__} was not called in the model's forward pass")
-        targ, acts, g = self.targets(target, logits), store['a'], None
+            logits, acts = run_capturing(lambda: self.logits(xx), self.layer)
+        targ, g = self.targets(target, logits), None
         if grads:
             score = logits.gather(1, targ[:, None]).sum()
             g, = torch.autograd.grad(score, acts, create_graph=self.create_graph)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
-from .core import Hooks, check_images, check_targets, minmax, upsample, unwrap
+from .core import Hooks, run_capturing, check_images, check_targets, minmax, upsample, unwrap
 from .explainer import Explainer, register_method, select_output
 from .models import is_transformer, token_grid
 
@@ -382,15 +382,10 @@ class GuidedGradCAM(GradExplainer):
         super().__init__(model, layer=layer, **kw)
 
     def pixel_attr(self, x, target):
-        store, sw = {}, GuidedSwitch()
-        def keep(m, i, o): store['a'] = o[0] if isinstance(o, (tuple, list)) else o
-        with Hooks() as h:
-            h.forward(self.layer, keep)
-            xx, logits = _forward(self.model, x if self.create_graph else x.detach(), self.output, sw)
-        if 'a' not in store: raise RuntimeError(f"layer {self.layer.__class__.__name__} was not called in the model's forward pass")
+        sw = GuidedSwitch()
+        (xx, logits), A = run_capturing(lambda: _forward(self.model, x if self.create_graph else x.detach(), self.output, sw), self.layer)
         targ = self.targets(target, logits)
         score = logits.gather(1, targ[:, None]).sum()
-        A = store['a']
         G, = torch.autograd.grad(score, A, retain_graph=True, create_graph=self.create_graph)   # switch off: plain gradient
         with sw.guided(): gb, = torch.autograd.grad(score, xx, create_graph=self.create_graph)  # switch on: guided backprop
         _warn_no_relu(sw)

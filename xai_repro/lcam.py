@@ -6,7 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
-from .core import Hooks, ModelGuard, find_layer, unwrap, check_images, check_targets, minmax, upsample, get_device, set_seed
+from .core import Hooks, run_capturing, ModelGuard, find_layer, unwrap, check_images, check_targets, minmax, upsample, get_device, set_seed
 from .models import default_layer
 from .explainer import Explainer, register_method, select_output, in_channels
 from .cam import suffix
@@ -46,16 +46,9 @@ class LCAM(nn.Module):
 
     def _features(self, x:torch.Tensor) -> tuple:
         "One forward of the classifier: (logits, feature maps A of the layer, B×K×P×Q)."
-        store = {}
-        def keep(m, i, o):
-            store['a'] = o if isinstance(o, torch.Tensor) else o[0]
-            if isinstance(o, torch.Tensor): return o.clone()  # later in-place ops of the network cannot change A
-        with Hooks() as h:
-            h.forward(self.layer, keep)
-            logits = select_output(self.model(x), self.output)
-        if 'a' not in store: raise RuntimeError(f"layer {self.layer_name!r} was not called in the model's forward pass")
-        if store['a'].ndim != 4: raise ValueError(f"layer {self.layer_name!r} gives output of shape {tuple(store['a'].shape)}; L-CAM needs B×K×P×Q feature maps")
-        return logits, store['a']
+        logits, a = run_capturing(lambda: select_output(self.model(x), self.output), self.layer, repr(self.layer_name))
+        if a.ndim != 4: raise ValueError(f"layer {self.layer_name!r} gives output of shape {tuple(a.shape)}; L-CAM needs B×K×P×Q feature maps")
+        return logits, a
 
     def _continue(self, x:torch.Tensor, a:torch.Tensor) -> torch.Tensor:
         "Logits of the frozen network from the layer's output `a` on (the rest of the network; a full pass with `a` swapped in when it cannot be cut)."
