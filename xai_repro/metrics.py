@@ -16,7 +16,7 @@ from .explainer import Explainer, METHODS, select_output, in_channels
 # %% auto #0
 __all__ = ['increase_in_confidence', 'positive_perturbation', 'negative_perturbation', 'METRICS', 'check_maps', 'scoring',
            'class_probs', 'ad_ai_ag', 'average_drop', 'average_increase', 'average_gain', 'drop_inc_win', 'gkern',
-           'blur', 'insertion', 'deletion', 'perturbation_auc', 'aopc', 'coherency', 'complexity', 'adcc',
+           'blur', 'insertion', 'deletion', 'perturbation_auc', 'aopc', 'pearson', 'coherency', 'complexity', 'adcc',
            'max_sensitivity', 'salt_pepper', 'evaluate', 'stability', 'per_class_ap', 'mean_average_precision']
 
 # %% ../nbs/20_metrics.ipynb #80d75ab4
@@ -310,12 +310,14 @@ def aopc(model:nn.Module, x:torch.Tensor, # images in [0,1]
     return (res, curves.float()) if return_curves else res
 
 # %% ../nbs/20_metrics.ipynb #3e453870
-def _pearson(a:torch.Tensor, b:torch.Tensor) -> torch.Tensor:
-    "Per-row Pearson correlation of B×N tensors (float64); −1 where either row is constant (no correlation to credit)."
+def pearson(a:torch.Tensor, b:torch.Tensor, # B×... each (e.g. two sets of maps), compared row by row
+            constant:float=-1., # the value where either row is constant (coherency: −1, no correlation to credit; NaN to leave it out of a mean)
+           ) -> torch.Tensor:
+    "Per-row Pearson correlation of two batches, in float64."
     a, b = a.flatten(1).double(), b.flatten(1).double()
     a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
     den = a.norm(dim=1) * b.norm(dim=1)
-    return torch.where(den > 0, (a * b).sum(1) / den.clamp_min(1e-300), torch.full_like(den, -1.))
+    return torch.where(den > 0, (a * b).sum(1) / den.clamp_min(1e-300), torch.full_like(den, constant))
 
 def _explain(explainer, x, targ, name):
     if explainer is None: raise ValueError(f"{name} needs the explainer: pass explainer=... (an Explainer or a function (x, target) -> maps)")
@@ -330,7 +332,7 @@ def coherency(model:nn.Module, x:torch.Tensor, # images in [0,1]
     x, sal = _prepare(model, x, sal)
     _, targ = class_probs(model, x, target, batch_size, output)
     sal2 = _explain(explainer, x * sal[:, None], targ, 'coherency')
-    r = _pearson(sal2, sal)
+    r = pearson(sal2, sal)
     return (100 * (r + 1) / 2).float().to(x.device)
 
 def complexity(model:nn.Module, x:torch.Tensor, sal:torch.Tensor, target=None) -> torch.Tensor:
