@@ -58,10 +58,11 @@ def test_agrees_with_pytorch_grad_cam_mobilenet(mobilenet_photos, name):
 
 def test_batch_independence(random_nets):
     m = random_nets['resnet18']
-    x = torch.rand(3, 3, 64, 64)
+    x = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     for cls in (xcam.GradCAM, xcam.ScoreCAM, xcam.AblationCAM):
         e = cls(m, batch_size=64)
-        torch.testing.assert_close(e(x[1:2], 5), e(x, 5)[1:2], atol=1e-5, rtol=1e-4)
+        # maps in [0,1]: 1e-4 allows the float noise of batch-size-dependent convolution kernels (2e-5 seen on one CPU)
+        torch.testing.assert_close(e(x[1:2], 5), e(x, 5)[1:2], atol=1e-4, rtol=1e-4)
 
 def test_class_specific_on_real_model(mobilenet_photos):
     model, x = mobilenet_photos

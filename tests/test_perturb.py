@@ -142,7 +142,8 @@ def test_extremal_finds_the_evidence(variant):
         m = e.masks(img, c)[0, 0]
         inside = box_mask(boxes[c])
         assert m[inside].sum() / m.sum() > .85, (c, m[inside].sum() / m.sum())
-        assert inside[m > .5].all()
+        border = nn.functional.max_pool2d(inside[None, None].float(), 3, 1, 1)[0, 0] > 0  # the box and its 1-px rim
+        assert border[m > .5].all()  # the smooth mask may spill one pixel over the box's edge, no further
         assert abs(m.mean() - .05) < .02
 
 # A real ImageNet classifier on a real photo (MobileNetV2's weights ship with an installed package)
