@@ -15,8 +15,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['CASTREAM_RECIPES', 'CAM_METHODS', 'PAPER_NETWORKS', 'TRANSFER_RECIPES', 'TRANSFER_SETS', 'stream_taps', 'CABlock',
            'CAStream', 'param_counts', 'gflops', 'CAStreamAttention', 'multi_hot', 'train_castream', 'castream_setups',
-           'trained_stream', 'stream_setup', 'accuracy_of', 'scores_of', 'recognition_of', 'finetune',
-           'transfer_setups']
+           'trained_stream', 'stream_setup', 'accuracy_of', 'recognition_of', 'finetune', 'transfer_setups']
 
 # %% ../nbs/32_castream.ipynb #51554973
 def stream_taps(model:nn.Module) -> tuple:
@@ -308,16 +307,11 @@ def accuracy_of(setup) -> float:
     from xai_repro.data import model_accuracy
     return 100 * model_accuracy(setup.model, setup.x, setup.y)
 
-def scores_of(model:nn.Module, x:torch.Tensor, bs:int=128) -> torch.Tensor:
-    "The model's logits for images `x` (eval mode, no gradients, in batches), on the CPU."
-    dev = get_device(model)
-    with ModelGuard(model, train=False), torch.no_grad():
-        return torch.cat([model(x[i:i + bs].to(dev)).float().cpu() for i in range(0, len(x), bs)])
-
 def recognition_of(setup) -> dict:
     "`{'mAP': ...}` (%) for a multi-label setup (its `labels`, ranked by the logits), else `{'accuracy': ...}` (top-1, %)."
     from xai_repro.metrics import mean_average_precision
-    if setup.labels is not None: return {'mAP': mean_average_precision(scores_of(setup.model, setup.x), setup.labels)}
+    from xai_repro.data import model_logits
+    if setup.labels is not None: return {'mAP': mean_average_precision(model_logits(setup.model, setup.x), setup.labels)}
     return {'accuracy': accuracy_of(setup)}
 
 # %% ../nbs/32_castream.ipynb #17690708
@@ -386,7 +380,7 @@ def transfer_setups(scale:str='local', data_root=None, cache=None, device=None,
                     seed:int=0) -> list:
     "Table 3.2's experiments: a network fine-tuned to a fine-grained set (CUB) and to a multi-label set (VOC); items as `castream_setups`' with `dataset` and `multi_label`."
     from xai_repro.experiment import Setup, synth_setup, key_of
-    from xai_repro.data import synth_shapes, synth_classes
+    from xai_repro.data import synth_shapes, synth_classes, model_logits
     if scale not in TRANSFER_RECIPES: raise ValueError(f"scale must be one of {list(TRANSFER_RECIPES)}, got {scale!r}")
     r, out = TRANSFER_RECIPES[scale], []
     if scale == 'paper':
@@ -409,7 +403,7 @@ def transfer_setups(scale:str='local', data_root=None, cache=None, device=None,
             if multi:
                 labels = torch.stack(ys)
                 cls = [torch.nonzero(l).flatten() for l in labels]
-                sc = scores_of(net, x)
+                sc = model_logits(net, x)
                 y = torch.stack([c[sc[i, c].argmax()] for i, c in enumerate(cls)])
                 boxes = [a['boxes'][a['labels'] == int(c)] for a, c in zip(ann, y)]
             else: labels, y = None, torch.tensor(ys)
@@ -423,7 +417,7 @@ def transfer_setups(scale:str='local', data_root=None, cache=None, device=None,
             net = _finetuned(base, k, cache, (tr['x'], tr['y']), spec['synth']['n_classes'], multi, r, device, seed)
             rows = torch.arange(r['n_test'])
             if multi:
-                j = _pick_explained(scores_of(net, te['x']), te['y'])
+                j = _pick_explained(model_logits(net, te['x']), te['y'])
                 y, boxes, masks, labels = te['y'][rows, j], te['boxes'][rows, j], te['masks'][rows, j], multi_hot(te['y'], spec['synth']['n_classes'])
             else: y, boxes, masks, labels = te['y'], te['boxes'], te['masks'], None
             what = 'multi-label synthetic (VOC stand-in)' if multi else '20 fine-grained synthetic classes (CUB stand-in)'

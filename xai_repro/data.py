@@ -11,10 +11,10 @@ import torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['SHAPES', 'TEXTURES', 'N_CLASS_SHAPES', 'N_CLASS_TEXTURES', 'RB', 'SCHEDULES', 'synth_classes', 'distractor_kinds',
-           'synth_shapes', 'show_synth', 'SynthDataset', 'synth_dls', 'model_accuracy', 'synth_model_kw',
-           'train_synth_model', 'fit_learner', 'photo_dirs', 'photo_table', 'load_photos', 'photo_crops',
-           'AugmentedFiles', 'mnist_subset', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit',
-           'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture',
+           'synth_shapes', 'show_synth', 'SynthDataset', 'synth_dls', 'model_logits', 'model_accuracy',
+           'synth_model_kw', 'train_synth_model', 'fit_learner', 'photo_dirs', 'photo_table', 'load_photos',
+           'photo_crops', 'AugmentedFiles', 'mnist_subset', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS',
+           'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture',
            'tiny_imagenet', 'cifar_fixture', 'cifar', 'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc',
            'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture']
 
@@ -234,13 +234,16 @@ def synth_dls(n_train:int=8000, # training images (seed `seed`)
                                   device=get_device(device=device), num_workers=0)
 
 # %% ../nbs/03_data.ipynb #842fae49
-def model_accuracy(model:nn.Module, x:torch.Tensor, y:torch.Tensor, bs:int=256) -> float:
-    "Top-1 accuracy of `model` (in eval mode, no gradients) on images `x` with labels `y`."
+def model_logits(model:nn.Module, x:torch.Tensor, bs:int=256) -> torch.Tensor:
+    "The model's outputs for images `x` (eval mode, no gradients, in batches of `bs`), as floats on the CPU."
     from xai_repro.core import ModelGuard, get_device
     dev = get_device(model)
     with ModelGuard(model, train=False), torch.no_grad():
-        pred = torch.cat([model(x[i:i + bs].to(dev)).argmax(1).cpu() for i in range(0, len(x), bs)])
-    return (pred == y.cpu()).float().mean().item()
+        return torch.cat([model(x[i:i + bs].to(dev)).float().cpu() for i in range(0, len(x), bs)])
+
+def model_accuracy(model:nn.Module, x:torch.Tensor, y:torch.Tensor, bs:int=256) -> float:
+    "Top-1 accuracy of `model` (in eval mode, no gradients) on images `x` with labels `y`."
+    return (model_logits(model, x, bs).argmax(1) == y.cpu()).float().mean().item()
 
 def synth_model_kw(arch:str, size:int=64) -> dict:
     "The `load_model` options `train_synth_model` uses for `arch` when given none (small widths that train in minutes on a CPU)."

@@ -61,9 +61,8 @@ class Setup:
 
     def predicted(self, batch_size:int=64) -> Setup:
         "The same network and images, each explained for the network's own top-1 class (L-CAM's protocol); `info['accuracy']` is the top-1 accuracy on the original labels."
-        from xai_repro.core import ModelGuard
-        with ModelGuard(self.model, train=False), torch.no_grad():
-            p = torch.cat([self.model(self.x[i:i + batch_size]).argmax(1) for i in range(0, len(self.x), batch_size)])
+        from xai_repro.data import model_logits
+        p = model_logits(self.model, self.x, batch_size).argmax(1).to(self.y.device)
         acc = (p == self.y).float().mean().item()
         return replace(self, y=p, key=key_of(self.key, 'predicted'), info=dict(self.info, explained='prediction', accuracy=round(acc, 4)))
 
