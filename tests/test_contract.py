@@ -10,7 +10,7 @@ FAST = {'rise': dict(N=64), 'extremal': dict(steps=5, areas=(0.1,)), 'smoothgrad
         'integratedgradients': dict(steps=4), 'scorecam': dict(batch_size=64), 'ablationcam': dict(batch_size=64),
         'opticam': dict(max_iter=5)}
 # every explainer that needs no training of its own: the shared ones and the papers' post-hoc methods
-SHARED = [m for m, c in METHODS.items() if c.__module__.split('.')[-1] in ('cam', 'gradient', 'perturb', 'attention', 'opticam')]
+SHARED = [m for m, c in METHODS.items() if c.__module__.split('.')[-1] in ('cam', 'gradient', 'perturb', 'attention', 'opticam', 'lrp', 'agf')]
 
 @pytest.fixture(scope='module')
 def vit():
@@ -58,7 +58,8 @@ def test_restored_after_error(name, fail_at, cnn, vit):
     def boom(m, i, o):
         calls['n'] += 1
         if calls['n'] >= fail_at: raise Boom('raised inside the forward pass')
-    h = model.inner.register_forward_hook(boom)
+    # on a layer: explainers that run the model through a traced graph (LRP, AGF) call its layers, not its wrapper
+    h = model.inner.fc.register_forward_hook(boom)
     try:
         e = get_method(name)(model, **FAST.get(name, {}))
         if fail_at == 1:
