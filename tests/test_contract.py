@@ -59,7 +59,7 @@ def test_restored_after_error(name, fail_at, cnn, vit):
         calls['n'] += 1
         if calls['n'] >= fail_at: raise Boom('raised inside the forward pass')
     # on a layer: explainers that run the model through a traced graph (LRP, AGF) call its layers, not its wrapper
-    h = model.inner.fc.register_forward_hook(boom)
+    h = (model.inner.head if name in VIT_ONLY else model.inner.fc).register_forward_hook(boom)
     try:
         e = get_method(name)(model, **FAST.get(name, {}))
         if fail_at == 1:
