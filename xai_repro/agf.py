@@ -9,8 +9,9 @@ from .lrp import RelevanceGraph, GraphExplainer, generic_rule, zb_rule, layer_fw
 from .explainer import register_method
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'n_max', 'delta_shift', 'guided_factorization', 'ones_response', 'interaction', 'AGFRules',
-           'reweighted_scores', 'AGF']
+__all__ = ['ABLATIONS', 'AGF_METHODS', 'AGF_TABLE5', 'AGF_PAPER_IMAGES', 'n_max', 'delta_shift', 'guided_factorization',
+           'ones_response', 'interaction', 'AGFRules', 'reweighted_scores', 'AGF', 'agf_setups',
+           'negative_perturbation_rows']
 
 # %% ../nbs/34_agf.ipynb #agf00006
 def n_max(a:torch.Tensor) -> torch.Tensor:
@@ -138,3 +139,35 @@ class AGF(GraphExplainer):
         return R, phi1, t
 
     def attribute(self, x, target): return self.pixels(self.relevance(x, target)[0])
+
+# %% ../nbs/34_agf.ipynb #agf00031
+AGF_METHODS = {'Int. Grad': 'integratedgradients', 'Smooth Grad': 'smoothgrad', 'LRP': 'lrp', 'LRP_αβ': 'lrp-ab',
+               'Full Grad': 'fullgrad', 'Grad CAM': 'gradcam', 'CLRP': 'clrp', 'SGLRP': 'sglrp', 'Ours': 'agf'}
+# Table 5's columns: the AGF switches of each (`AGF(ablate=...)`)
+AGF_TABLE5 = {'Ours': (), 'Only C': ('only_c',), 'w/o A': ('no_a',), 'w/o F_x': ('no_fx',), 'w/o F_∇x': ('no_fdx',),
+              'w/o M': ('no_m',), 'w/o sigmoid(C)': ('no_gate',), 'r = Grad-CAM': ('gradcam',)}
+AGF_PAPER_IMAGES = 5000  # ImageNet validation images at `paper` scale (the paper: all 50,000)
+
+def agf_setups(scale:str, cache=None, data_root=None, n:int|None=None) -> list:
+    "The networks and images of the AGF tables at `scale` (list of `experiment.Setup`)."
+    from xai_repro.experiment import synth_setup, imagenet_setup
+    if scale == 'paper': return [imagenet_setup('vgg19', data_root, n=n or AGF_PAPER_IMAGES, name='VGG-19', paper_name='VGG-19')]
+    return [synth_setup(a, scale, cache, n_test=n, paper_name='VGG-19') for a in ('vgg_small', 'resnet18_small')]
+
+def negative_perturbation_rows(setup, # an `experiment.Setup`: its `y` is the ground truth
+                               methods:dict, # row label -> (method name, explainer options)
+                               cache=None, batch_size:int=8) -> tuple:
+    "Negative-perturbation AUC for the predicted and the target class, per method: (rows, {(label, class): mean accuracy curve})."
+    from xai_repro.experiment import run_method, cached, key_of
+    from xai_repro.metrics import perturbation_auc
+    rows, curves = [], {}
+    for which, s in (('predicted', setup.predicted()), ('target', setup)):
+        for label, (m, kw) in methods.items():
+            def go():
+                sal = run_method(s, m, kw, cache, batch_size)['maps'].to(s.x.device)
+                auc, cur = perturbation_auc(s.model, s.x, sal, s.y, label=setup.y, negative=True, return_curves=True)
+                return dict(auc=auc.cpu(), curve=cur.mean(0).cpu())
+            r = cached(cache, f"metrics/{s.key}/negpert_{m}_{key_of(kw, batch_size)}.pt", go)
+            rows.append(dict(network=setup.name, paper_network=setup.paper_name, method=label, explained=which, AUC=r['auc'].mean().item()))
+            curves[label, which] = r['curve']
+    return rows, curves

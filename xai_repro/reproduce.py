@@ -133,6 +133,16 @@ register(
           _GD, dict(kind='maps')),
 )
 
+# %% ../nbs/90_reproduce.ipynb #agfreg01
+_AGF = _IMAGENET.format('VGG-19')
+register(
+    Entry('agf_table_2', 'agf', 'Table 2, Figure 3', 'agf_perturbation.ipynb',
+          'Negative-perturbation AUC of AGF and the baselines, for the predicted and the target class, and the accuracy curves',
+          _AGF, dict(study='methods'), 'agf_table_2.csv'),
+    Entry('agf_table_5', 'agf', 'Table 5', 'agf_perturbation.ipynb', 'Negative-perturbation AUC of AGF with one part removed',
+          _AGF, dict(study='ablation'), 'agf_table_5.csv'),
+)
+
 # %% ../nbs/90_reproduce.ipynb #f9d177f4
 def select(paper:str|list|None=None, only:list|None=None) -> list:
     "Registered entries of `paper` (a name or list), or those named in `only`; unknown names raise `ValueError`."
