@@ -9,9 +9,10 @@ from .lrp import RelevanceGraph, GraphExplainer, generic_rule, zb_rule, layer_fw
 from .explainer import register_method
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'AGF_METHODS', 'AGF_TABLE5', 'AGF_PAPER_IMAGES', 'n_max', 'delta_shift', 'guided_factorization',
-           'ones_response', 'interaction', 'AGFRules', 'reweighted_scores', 'AGF', 'agf_setups',
-           'negative_perturbation_rows']
+__all__ = ['ABLATIONS', 'AGF_METHODS', 'AGF_TABLE5', 'AGF_PAPER_IMAGES', 'AGF_SIGNED', 'n_max', 'delta_shift',
+           'guided_factorization', 'ones_response', 'interaction', 'AGFRules', 'reweighted_scores', 'AGF', 'agf_setups',
+           'negative_perturbation_rows', 'two_object_setup', 'segmentation_setups', 'segmentation_rows',
+           'class_specificity']
 
 # %% ../nbs/34_agf.ipynb #agf00006
 def n_max(a:torch.Tensor) -> torch.Tensor:
@@ -171,3 +172,73 @@ def negative_perturbation_rows(setup, # an `experiment.Setup`: its `y` is the gr
             rows.append(dict(network=setup.name, paper_network=setup.paper_name, method=label, explained=which, AUC=r['auc'].mean().item()))
             curves[label, which] = r['curve']
     return rows, curves
+
+# %% ../nbs/34_agf.ipynb #agf00041
+AGF_SIGNED = {'gradientshap', 'deepliftshap', 'lrp-ab', 'rap', 'clrp', 'sglrp', 'agf'}  # binarized at 0 in Table 3
+
+def two_object_setup(setup, # a synthetic `experiment.Setup` (its network, image size and name are used)
+                     n:int|None=None, # two-object images (default: half of `setup`'s images)
+                     seed:int=3):
+    "The setup's network on synthetic images holding two class objects, each image once per class: `y` that class, `masks` its object."
+    from dataclasses import replace
+    from xai_repro.data import synth_shapes
+    from xai_repro.experiment import key_of
+    n = n or max(1, len(setup.x) // 2)
+    d = synth_shapes(n, size=setup.x.shape[-1], multi=True, seed=(seed, 2))
+    pair = torch.arange(n).repeat(2)
+    return replace(setup, name=setup.name, x=d['x'][pair].to(setup.x.device), y=torch.cat([d['y'][:, 0], d['y'][:, 1]]).to(setup.y.device),
+                   masks=torch.cat([d['masks'][:, 0], d['masks'][:, 1]]), boxes=None, key=key_of(setup.key, 'two-object', n, seed),
+                   info=dict(setup.info, images=n, explained='each of the two classes'))
+
+def segmentation_setups(scale:str, cache=None, data_root=None, n:int|None=None) -> list:
+    "(dataset, setup) pairs of Table 3 at `scale`: setups whose `y` is the explained class and `masks` its object."
+    from pathlib import Path
+    from xai_repro.experiment import Setup, key_of
+    if scale != 'paper':
+        return [p for s in agf_setups(scale, cache, n=n) for p in (('ImageNet-Seg', s.predicted()), ('VOC 2012', two_object_setup(s)))]
+    from xai_repro.datasets import imagenet_seg, voc
+    from xai_repro.models import load_model, imagenet_classes
+    if data_root is None: raise FileNotFoundError("paper scale needs data_root: a folder holding gtsegs_ijcv.mat and VOCdevkit/VOC2012/")
+    vgg = load_model('vgg19', pretrained=True)
+    ds = imagenet_seg(Path(data_root), n=n)
+    x = torch.stack([ds[i][0] for i in range(len(ds))])
+    masks = torch.stack([ds.annotation(i)['mask'] for i in range(len(ds))])
+    seg = Setup('VGG-19', vgg, x, torch.zeros(len(x), dtype=torch.long), key_of('imagenet_seg', str(data_root), n), masks=masks,
+                paper_name='VGG-19', classes=imagenet_classes()).predicted()
+    from xai_repro.castream import finetune  # the fine-tuning recipe of CA-Stream's Table 3.2 (a shared trainer: see the note)
+    tr, va = voc(data_root, 'train', task='classification'), voc(data_root, 'val', task='segmentation', n=n)
+    net = finetune(vgg, tr, n_classes=20, multi_label=True, epochs=10, lr=1e-3, bs=32).model.eval()
+    xs, ys, ms = [], [], []
+    for i in range(len(va)):
+        xi, m = va[i][0], va.annotation(i)['mask']
+        with torch.no_grad(): p = torch.sigmoid(net(xi[None].to(next(net.parameters()).device)))[0].cpu()
+        for c in (p > 0.5).nonzero().flatten().tolist(): xs.append(xi); ys.append(c); ms.append(m == c + 1)
+    vs = Setup('VGG-19', net, torch.stack(xs), torch.tensor(ys), key_of('voc_seg', str(data_root), n), masks=torch.stack(ms), paper_name='VGG-19')
+    return [('ImageNet-Seg', seg), ('VOC 2012', vs)]
+
+def segmentation_rows(dataset:str, setup, methods:dict, cache=None, batch_size:int=8) -> list:
+    "Pixel accuracy and mAP (in %) of each method's maps against `setup.masks` (Table 3), one row per method."
+    from xai_repro.experiment import run_method, cached, key_of
+    from xai_repro.localization import pixel_accuracy, average_precision
+    rows = []
+    for label, (m, kw) in methods.items():
+        def go():
+            sal = run_method(setup, m, kw, cache, batch_size)['maps']
+            return dict(pa=pixel_accuracy(sal, setup.masks, threshold=0 if m in AGF_SIGNED else 'mean'), ap=average_precision(sal, setup.masks))
+        r = cached(cache, f"metrics/{setup.key}/seg_{m}_{key_of(kw, batch_size)}.pt", go)
+        rows.append(dict(dataset=dataset, network=setup.name, paper_network=setup.paper_name, method=label,
+                         **{'Pixel Acc.': 100 * r['pa'].nanmean().item(), 'mAP': 100 * r['ap'].nanmean().item()}))
+    return rows
+
+def class_specificity(setup, method:str, kw:dict|None=None, cache=None, batch_size:int=8) -> dict:
+    "On a `two_object_setup`: Pearson correlation of each image's two maps, and the share of the positive map on the explained object vs the other one."
+    from xai_repro.experiment import run_method
+    from xai_repro.metrics import pearson
+    sal = run_method(setup, method, kw, cache, batch_size)['maps']
+    n = len(sal) // 2
+    a, b = sal[:n], sal[n:]
+    pos = sal.clamp(min=0)  # the positive part: what supports the class (the whole map for non-negative methods)
+    own, other = setup.masks, torch.cat([setup.masks[n:], setup.masks[:n]])
+    tot = pos.flatten(1).sum(1).clamp_min(1e-12)
+    share = lambda m: ((pos * m).flatten(1).sum(1) / tot)
+    return dict(corr=pearson(a, b).nanmean().item(), own=share(own).mean().item(), other=share(other).mean().item())
