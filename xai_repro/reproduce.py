@@ -144,6 +144,10 @@ register(
     Entry('agf_table_3', 'agf', 'Table 3', 'agf_segmentation.ipynb', 'Pixel accuracy and mAP of the maps against object masks, one and two objects per image',
           'gtsegs_ijcv.mat (ImageNet-Segmentation) and VOCdevkit/VOC2012/ under --data-root; pretrained VGG-19 weights (downloaded by torchvision on first use)',
           published='agf_table_3.csv'),
+    Entry('agf_figure_2', 'agf', 'Figure 2a/b', 'agf_maps.ipynb', 'Maps of every method for the predicted class',
+          _IMAGENET.format('VGG-19, ResNet-50'), dict(figure='methods')),
+    Entry('agf_figure_1', 'agf', 'Figures 1, 2c', 'agf_maps.ipynb', 'Maps of two classes in one image, and how class-specific each method is',
+          _IMAGENET.format('VGG-19, ResNet-50'), dict(figure='classes')),
 )
 
 # %% ../nbs/90_reproduce.ipynb #f9d177f4
