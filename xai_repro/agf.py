@@ -143,7 +143,7 @@ class AGF(GraphExplainer):
 
 # %% ../nbs/34_agf.ipynb #agf00031
 AGF_METHODS = {'Int. Grad': 'integratedgradients', 'Smooth Grad': 'smoothgrad', 'LRP': 'lrp', 'LRP_αβ': 'lrp-ab',
-               'Full Grad': 'fullgrad', 'Grad CAM': 'gradcam', 'CLRP': 'clrp', 'SGLRP': 'sglrp', 'Ours': 'agf'}
+               'Full Grad': 'fullgrad', 'Grad CAM': 'gradcam', 'RAP': 'rap', 'CLRP': 'clrp', 'SGLRP': 'sglrp', 'Ours': 'agf'}
 # Table 5's columns: the AGF switches of each (`AGF(ablate=...)`)
 AGF_TABLE5 = {'Ours': (), 'Only C': ('only_c',), 'w/o A': ('no_a',), 'w/o F_x': ('no_fx',), 'w/o F_∇x': ('no_fdx',),
               'w/o M': ('no_m',), 'w/o sigmoid(C)': ('no_gate',), 'r = Grad-CAM': ('gradcam',)}

@@ -12,7 +12,7 @@ from .explainer import Explainer, register_method, select_output
 
 # %% auto #0
 __all__ = ['safe_div', 'layer_fwd', 'layer_bwd', 'generic_rule', 'zb_rule', 'RelevanceGraph', 'z_rule', 'LRPRules',
-           'GraphExplainer', 'LRP', 'LRPAlphaBeta', 'CLRP', 'SGLRP']
+           'GraphExplainer', 'LRP', 'LRPAlphaBeta', 'CLRP', 'SGLRP', 'rap_layer', 'RAPRules', 'RAP']
 
 # %% ../nbs/15_lrp.ipynb #lrp00006
 def safe_div(a:torch.Tensor, b:torch.Tensor) -> torch.Tensor:
@@ -281,10 +281,61 @@ class CLRP(LRP):
 
 @register_method('sglrp')
 class SGLRP(LRP):
-    "Softmax-gradient LRP (Iwana et al. 2019): relevance seeded with ∂p_t/∂y, its positive (target) part minus its negative part."
+    "Softmax-gradient LRP (Iwana et al. 2019): relevance seeded with ∂p_t/∂y, its positive (target) part minus its negative part, rescaled as CLRP."
     def seeds(self, y, t):
         p = y.softmax(1)
         pt = p.gather(1, t[:, None])
         onehot = torch.zeros_like(y).scatter(1, t[:, None], 1.)
         return [onehot * pt * (1 - pt), (1 - onehot) * pt * p]
-    def combine(self, Rs): return Rs[0] - Rs[1]
+    def combine(self, Rs): return Rs[0] - _rescale(Rs[1], Rs[0])
+
+# %% ../nbs/15_lrp.ipynb #lrp00031
+def _shift_to(C:torch.Tensor, total:torch.Tensor) -> torch.Tensor:
+    "C shifted on its non-zero entries so that each image's sum is `total` (B×1…)."
+    dims = tuple(range(1, C.ndim))
+    nz = (C != 0).to(C.dtype)
+    return C - safe_div(C.sum(dims, keepdim=True) - total, nz.sum(dims, keepdim=True)) * nz
+
+def rap_layer(m:nn.Module, x:torch.Tensor, R:torch.Tensor) -> torch.Tensor:
+    "RAP's rule for a linear layer or convolution `m` (not the classifier, not the pixels), as in the AGF authors' code."
+    W, dims = m.weight, tuple(range(1, x.ndim))
+    if isinstance(m, nn.Conv2d) and tuple(m.kernel_size) == (1, 1): return generic_rule(m, x.abs(), W.abs(), R)
+    mask, Rp, Rn = (R != 0), R.clamp(min=0), R.clamp(max=0)
+    conv = isinstance(m, nn.Conv2d)
+    out = 0
+    wa, wb = W.clamp(min=0), W.clamp(max=0)
+    # x⁺: Z1 = x⁺w⁺, Z2 = −x⁺w⁻; x⁻: Z1 = −x⁻w⁺, Z2 = x⁻w⁻ (all non-negative)
+    for xs, sign in ((x.clamp(min=0), 1.), (x.clamp(max=0), -1.)):
+        if not (xs != 0).any(): continue
+        Z1, Z2 = sign * layer_fwd(m, xs, wa) * mask, -sign * layer_fwd(m, xs, wb) * mask
+        tot = Z1 + Z2
+        back1 = lambda S: sign * xs * layer_bwd(m, S * mask, wa, x.shape)    # x ⊙ ∂(Z1·S)/∂x
+        back2 = lambda S: -sign * xs * layer_bwd(m, S * mask, wb, x.shape)   # x ⊙ ∂(Z2·S)/∂x
+        has = (tot != 0).to(x.dtype)
+        C = back1(safe_div(Rp * has, Z1)) + back2(safe_div(Rp, tot))        # positive relevance
+        C = C + back2(safe_div(Rn, tot))                                     # negative relevance, its Z2 share
+        C = C + (back1(safe_div(Rn * has, Z1)) if not conv else back2(safe_div(Rn * has, Z2)))  # the code's two variants
+        out = out + _shift_to(C, R.sum(dims, keepdim=True))
+    return out
+
+class RAPRules:
+    "RAP's layer rules for `RelevanceGraph.propagate`; relevance starts as 1 at the target's logit."
+    def input_conv(self, m, x, R): return zb_rule(m, x, R)
+    def conv(self, g, n, x, R): return rap_layer(g.module[n], x, R)
+    def linear(self, g, n, x, R):
+        m = g.module[n]
+        if n is not g.logits_node: return rap_layer(m, x, R)
+        w = R @ m.weight  # the target's weights (R is one-hot)
+        c = x * w  # contributions x_j w_tj
+        pos, neg = c.clamp(min=0).sum(1, keepdim=True), c.clamp(max=0).sum(1, keepdim=True)
+        b = (R * m.bias).sum(1, keepdim=True) if m.bias is not None else torch.zeros_like(pos)
+        c = c + b * (safe_div(c.clamp(min=0), pos) * safe_div(pos, pos + neg) + safe_div(c.clamp(max=0), neg) * safe_div(neg, pos + neg))
+        return c.abs() * safe_div(c.sum(1, keepdim=True), c.abs().sum(1, keepdim=True))
+
+@register_method('rap')
+class RAP(LRP):
+    "Relative Attributing Propagation (Nam et al. 2020), with the rules of the code the AGF paper ran."
+    def __init__(self, model, **kw):
+        super().__init__(model, **kw)
+        self.rules = RAPRules()
+    def seeds(self, y, t): return [torch.zeros_like(y).scatter(1, t[:, None], 1.)]
