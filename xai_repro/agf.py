@@ -5,14 +5,16 @@
 # %% ../nbs/34_agf.ipynb #agf00003
 from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
+from pathlib import Path
 from .lrp import RelevanceGraph, GraphExplainer, generic_rule, zb_rule, layer_fwd, layer_bwd, safe_div
 from .explainer import register_method
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'AGF_METHODS', 'AGF_TABLE5', 'AGF_PAPER_IMAGES', 'AGF_SIGNED', 'n_max', 'delta_shift',
-           'guided_factorization', 'ones_response', 'interaction', 'AGFRules', 'reweighted_scores', 'AGF', 'agf_setups',
-           'negative_perturbation_rows', 'two_object_setup', 'segmentation_setups', 'segmentation_rows',
-           'class_specificity']
+__all__ = ['ABLATIONS', 'AGF_METHODS', 'AGF_TABLE5', 'AGF_PAPER_IMAGES', 'AGF_SIGNED', 'SSL_MODES', 'ROT_RECIPES', 'n_max',
+           'delta_shift', 'guided_factorization', 'ones_response', 'interaction', 'AGFRules', 'reweighted_scores',
+           'AGF', 'agf_setups', 'negative_perturbation_rows', 'two_object_setup', 'segmentation_setups',
+           'segmentation_rows', 'class_specificity', 'NeighbourOffset', 'latents', 'neighbour_offsets', 'train_rotnet',
+           'ssl_rows']
 
 # %% ../nbs/34_agf.ipynb #agf00006
 def n_max(a:torch.Tensor) -> torch.Tensor:
@@ -117,9 +119,9 @@ class AGF(GraphExplainer):
         AGFRules({}, {}, ablate)  # validate the switches now
         self.ablate, self.authors_factorization = tuple(ablate), authors_factorization
         g = self.graph
-        self.start = _tensor_input(g.logits_node)  # the last linear layer's input
+        self.start = _tensor_input(g.classifier)  # the last linear layer's input
         full = [n for n in g.nodes if g.kind[n] == 'conv' and n not in g.first and n not in g.plain]
-        firstlin = [n for n in g.nodes if g.kind[n] == 'linear' and n is not g.logits_node and g.kind[n.args[0]] == 'reshape']
+        firstlin = [n for n in g.nodes if g.kind[n] == 'linear' and n is not g.classifier and g.kind[n.args[0]] == 'reshape']
         self.need = list(dict.fromkeys([self.start] + [n.args[0] for n in full + firstlin]))
 
     def relevance(self, x:torch.Tensor, target) -> tuple:
@@ -242,3 +244,84 @@ def class_specificity(setup, method:str, kw:dict|None=None, cache=None, batch_si
     tot = pos.flatten(1).sum(1).clamp_min(1e-12)
     share = lambda m: ((pos * m).flatten(1).sum(1) / tot)
     return dict(corr=pearson(a, b).nanmean().item(), own=share(own).mean().item(), other=share(other).mean().item())
+
+# %% ../nbs/34_agf.ipynb #agf00051
+SSL_MODES = ('Δ', 'Σ', 'w/o')
+ROT_RECIPES = {'smoke': dict(size=32, n_train=256, epochs=1, lr=5e-3, model_kw=dict(widths=(8, 16))),
+               'local': dict(size=64, n_train=4000, epochs=6, lr=5e-3, model_kw=None)}
+
+class NeighbourOffset(nn.Module):
+    "`model` with a constant per-image vector added to its logits (batch of B images ↔ B×K `offset`): φ_τ(φ_F(x) ∓ L_N) = model(x) ∓ W·L_N."
+    def __init__(self, model:nn.Module, offset:torch.Tensor):
+        super().__init__()
+        self.inner = model
+        self.register_buffer('offset', offset)
+    def forward(self, x): return self.inner(x) + self.offset
+
+def latents(model:nn.Module, x:torch.Tensor, batch_size:int=64) -> tuple:
+    "(logits, latent vectors φ_F(x) at the last linear layer's input) of `model` for images `x`, without gradients."
+    from xai_repro.core import ModelGuard
+    g = RelevanceGraph(model)
+    start = _tensor_input(g.classifier)
+    ys, ls = [], []
+    with torch.no_grad(), ModelGuard(model, train=False):
+        for i in range(0, len(x), batch_size):
+            env = g.forward(x[i:i + batch_size])
+            ys.append(g.logits(env)); ls.append(env[start].flatten(1))
+    return torch.cat(ys), torch.cat(ls)
+
+def neighbour_offsets(model:nn.Module, x:torch.Tensor, # the images to explain
+                      bank:torch.Tensor|None=None, # the images to search for neighbours (default: `x`, each image excluded from its own search)
+                      mode:str='Δ') -> tuple:
+    "Algorithm 2: (B×K logit offsets ∓W·L_N, the SSL class t explained per image)."
+    if mode not in SSL_MODES: raise ValueError(f"mode must be one of {SSL_MODES}, got {mode!r}")
+    y, L = latents(model, x)
+    g = RelevanceGraph(model)
+    W = g.module[g.classifier].weight.detach()
+    if mode == 'w/o': off = torch.zeros_like(y)
+    else:
+        Lb = L if bank is None else latents(model, bank)[1]
+        d = torch.cdist(L, Lb)
+        if bank is None: d.fill_diagonal_(float('inf'))
+        LN = Lb[d.argmin(1)]
+        off = (-1 if mode == 'Δ' else 1) * LN @ W.T
+    return off, (y + off).argmax(1)
+
+def train_rotnet(scale:str='local', cache=None, arch:str='vgg_small', seed:int=0, device=None) -> nn.Module:
+    "A rotation-prediction network (self-supervised: 4 classes, the image's rotation by k·90°) trained on synthetic images (cached)."
+    from xai_repro.data import synth_shapes, fit_learner, SynthDataset, synth_model_kw
+    from xai_repro.experiment import key_of
+    from xai_repro.models import load_model
+    from fastai.metrics import accuracy
+    r = ROT_RECIPES[scale]
+    kw = r['model_kw'] or synth_model_kw(arch, r['size'])
+    model = load_model(arch, num_classes=4, **kw)
+    path = None if cache is None else Path(cache)/f"rotnet_{arch}_{key_of(r, seed)}.pth"
+    if path is not None and path.exists():
+        model.load_state_dict(torch.load(path, map_location='cpu')); return model.eval()
+    x = synth_shapes(r['n_train'], size=r['size'], context=0.5, seed=(seed, 7))['x']
+    xr = torch.cat([torch.rot90(x, k, (2, 3)) for k in range(4)])
+    yr = torch.arange(4).repeat_interleave(len(x))
+    torch.manual_seed(seed)
+    learn = fit_learner(model, SynthDataset(xr, yr), SynthDataset(xr[::16], yr[::16]), nn.CrossEntropyLoss(), r['epochs'], r['lr'],
+                        metrics=(accuracy,), seed=seed, device=device)
+    model = learn.model.cpu().eval()
+    if path is not None: path.parent.mkdir(parents=True, exist_ok=True); torch.save(model.state_dict(), path)
+    return model
+
+def ssl_rows(name:str, model:nn.Module, x:torch.Tensor, methods:dict, # label -> method name (AGF, RAP)
+             bank=None) -> list:
+    "Table 4: negative-perturbation AUC of each method in each mode of Algorithm 2 (each image explained and scored with its own offset)."
+    from xai_repro.explain import get_method
+    from xai_repro.metrics import perturbation_auc
+    rows = []
+    for mode in SSL_MODES:
+        off, t = neighbour_offsets(model, x, bank, mode)
+        for label, m in methods.items():
+            auc = []
+            for i in range(len(x)):
+                net = NeighbourOffset(model, off[i:i + 1])
+                sal = get_method(m)(net)(x[i:i + 1], t[i:i + 1])
+                auc.append(perturbation_auc(net, x[i:i + 1], sal, t[i:i + 1], label=t[i:i + 1], negative=True))
+            rows.append(dict(network=name, method=label, mode=mode, AUC=torch.cat(auc).mean().item()))
+    return rows

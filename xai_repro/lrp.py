@@ -74,7 +74,10 @@ class RelevanceGraph:
                                  "BatchNorm, ReLU/ReLU6, max/average pooling, Dropout, Identity, Flatten, residual additions")
         out = next(n for n in self.nodes if n.op == 'output')
         self.logits_node = out.args[0] if isinstance(out.args[0], fx.Node) else None
-        if self.logits_node is None or self.kind.get(self.logits_node) != 'linear':
+        self.classifier = self.logits_node  # the last Linear layer: the logits, or the logits before constant offsets
+        while self.classifier is not None and self.kind.get(self.classifier) in ('affine', 'pass'):
+            self.classifier = next((a for a in _tensor_args(self.classifier) if self.kind[a] != 'get_attr'), None)
+        if self.classifier is None or self.kind.get(self.classifier) != 'linear':
             raise ValueError("relevance propagation starts at the classifier's last Linear layer, but the output of "
                              f"{type(model).__name__} is not produced by one")
         self._mark_layers()
@@ -324,7 +327,7 @@ class RAPRules:
     def conv(self, g, n, x, R): return rap_layer(g.module[n], x, R)
     def linear(self, g, n, x, R):
         m = g.module[n]
-        if n is not g.logits_node: return rap_layer(m, x, R)
+        if n is not g.classifier: return rap_layer(m, x, R)
         w = R @ m.weight  # the target's weights (R is one-hot)
         c = x * w  # contributions x_j w_tj
         pos, neg = c.clamp(min=0).sum(1, keepdim=True), c.clamp(max=0).sum(1, keepdim=True)

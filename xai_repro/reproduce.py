@@ -148,6 +148,9 @@ register(
           _IMAGENET.format('VGG-19, ResNet-50'), dict(figure='methods')),
     Entry('agf_figure_1', 'agf', 'Figures 1, 2c', 'agf_maps.ipynb', 'Maps of two classes in one image, and how class-specific each method is',
           _IMAGENET.format('VGG-19, ResNet-50'), dict(figure='classes')),
+    Entry('agf_table_4', 'agf', 'Table 4', 'agf_ssl.ipynb', 'Self-supervised networks: the nearest-neighbour procedure (Δ, Σ, without) with AGF and RAP',
+          _IMAGENET.format('ResNet-50') + '; SeLa and SCAN ResNet-50 checkpoints at data_root/ssl/{sela,scan}_resnet50.pth',
+          published='agf_table_4.csv'),
 )
 
 # %% ../nbs/90_reproduce.ipynb #f9d177f4
