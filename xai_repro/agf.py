@@ -14,7 +14,7 @@ __all__ = ['ABLATIONS', 'AGF_METHODS', 'AGF_TABLE5', 'AGF_PAPER_IMAGES', 'AGF_SI
            'delta_shift', 'guided_factorization', 'ones_response', 'interaction', 'AGFRules', 'reweighted_scores',
            'AGF', 'agf_setups', 'negative_perturbation_rows', 'two_object_setup', 'segmentation_setups',
            'segmentation_rows', 'class_specificity', 'NeighbourOffset', 'latents', 'neighbour_offsets', 'train_rotnet',
-           'ssl_rows']
+           'ssl_rows', 'shallower_layer', 'GradientSHAP', 'DeepLIFTSHAP']
 
 # %% ../nbs/34_agf.ipynb #agf00006
 def n_max(a:torch.Tensor) -> torch.Tensor:
@@ -325,3 +325,81 @@ def ssl_rows(name:str, model:nn.Module, x:torch.Tensor, methods:dict, # label ->
                 auc.append(perturbation_auc(net, x[i:i + 1], sal, t[i:i + 1], label=t[i:i + 1], negative=True))
             rows.append(dict(network=name, method=label, mode=mode, AUC=torch.cat(auc).mean().item()))
     return rows
+
+# %% ../nbs/34_agf.ipynb #agf00061
+from .explainer import Explainer, select_output
+from .models import default_layer
+
+def shallower_layer(model:nn.Module, k:int, # convolutions before the default Grad-CAM layer, counted on VGG-19
+                    ref:int=16, # convolutions of the network `k` is counted on (VGG-19)
+                   ) -> str:
+    "Name of the convolution `k`·n/`ref` convolutions before the one feeding the model's default CAM layer (n = its convolutions)."
+    from xai_repro.core import unwrap
+    net = unwrap(model)
+    convs = [n for n, m in net.named_modules() if isinstance(m, nn.Conv2d)]
+    names = [n for n, _ in net.named_modules()]
+    d = default_layer(model)
+    last = max((i for i, c in enumerate(convs) if names.index(c) <= names.index(d) or c.startswith(d + '.')), default=len(convs) - 1)
+    return convs[max(0, last - round(k * len(convs) / ref))]
+
+class _CaptumSHAP(Explainer):
+    signed = True
+    def __init__(self, model, n_baselines:int=10, seed:int=0, **kw):
+        super().__init__(model, **kw)
+        self.n_baselines, self.seed = n_baselines, seed
+    def baselines(self, x):
+        g = torch.Generator().manual_seed(self.seed)
+        return torch.cat([torch.zeros(1, *x.shape[1:]), torch.rand(self.n_baselines - 1, *x.shape[1:], generator=g)]).to(x)
+    def attribute(self, x, target):
+        with torch.no_grad(): t = self.targets(target, self.logits(x))
+        import numpy as np
+        out, state = [], np.random.get_state()
+        try:
+            for i in range(len(x)):
+                with torch.random.fork_rng(devices=[]), torch.enable_grad():
+                    torch.manual_seed(self.seed); np.random.seed(self.seed)  # captum draws from both
+                    out.append(self.run(x[i:i + 1], int(t[i])).detach())
+        finally: np.random.set_state(state)
+        return torch.cat(out).sum(1)
+
+@register_method('gradientshap')
+class GradientSHAP(_CaptumSHAP):
+    "Gradient SHAP (Lundberg & Lee 2017) through captum: expected gradients × (x − baseline) over noisy samples."
+    def __init__(self, model, n_samples:int=20, stdevs:float=0.0, **kw):
+        super().__init__(model, **kw)
+        self.n_samples, self.stdevs = n_samples, stdevs
+    def run(self, x, t):
+        from captum.attr import GradientShap
+        return GradientShap(lambda z: select_output(self.model(z), self.output)).attribute(
+            x, baselines=self.baselines(x), target=t, n_samples=self.n_samples, stdevs=self.stdevs)
+
+def _deeplift_copy(model:nn.Module) -> nn.Module:
+    "A traced private copy of `model` whose every activation call has its own module, none in place (what captum's DeepLIFT needs)."
+    import copy, operator, torch.fx as fx
+    gm = fx.symbolic_trace(copy.deepcopy(model))
+    seen = set()
+    for i, n in enumerate(gm.graph.nodes):
+        if n.op == 'call_module':
+            if n.target in seen:
+                new = f"{n.target.replace('.', '_')}_call{i}"
+                gm.add_submodule(new, copy.deepcopy(gm.get_submodule(n.target))); n.target = new
+            seen.add(n.target)
+        elif n.op == 'call_function' and n.target is operator.iadd: n.target = operator.add
+    for m in gm.modules():
+        if hasattr(m, 'inplace'): m.inplace = False
+    gm.recompile()
+    return gm.eval()
+
+@register_method('deepliftshap')
+class DeepLIFTSHAP(_CaptumSHAP):
+    "DeepLIFT SHAP (Lundberg & Lee 2017) through captum, on a private copy of the model with one activation module per call."
+    def __init__(self, model, **kw):
+        super().__init__(model, **kw)
+        self.copy = _deeplift_copy(model)
+        for p in self.copy.parameters(): p.requires_grad_(False)
+    def run(self, x, t):
+        import warnings
+        from captum.attr import DeepLiftShap
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # captum's notice that it sets hooks on the (private) copy
+            return DeepLiftShap(self.copy.to(x.device)).attribute(x, baselines=self.baselines(x), target=t)
