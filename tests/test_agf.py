@@ -70,3 +70,12 @@ def test_ablations_change_the_map():
     full = AGF(net)(x, 3)
     for a in ABLATIONS:
         assert not torch.allclose(AGF(net, ablate=(a,))(x, 3), full, atol=1e-3), a
+
+def test_absolute_add_rule_conserves_and_is_checked():
+    "The stable split at residual additions keeps the total; an unknown rule is named."
+    set_seed(0)
+    net = torchvision.models.resnet18(num_classes=5).double().eval()
+    x = torch.rand(2, 3, 64, 64, dtype=torch.float64)
+    R, phi1, _ = AGF(net, add_rule='absolute').relevance(x, None)
+    torch.testing.assert_close(R.sum((1, 2, 3)), phi1.sum(1), atol=1e-9 * R.abs().sum().item(), rtol=0)
+    with pytest.raises(ValueError, match='add_rule'): AGF(net, add_rule='sign')

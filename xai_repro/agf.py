@@ -60,10 +60,11 @@ def interaction(x:torch.Tensor, g:torch.Tensor) -> torch.Tensor:
 
 class AGFRules:
     "AGF's layer rules (Algorithm 1) for `RelevanceGraph.propagate`, given the forward values and the gradient stream."
-    def __init__(self, env:dict, grads:dict, ablate=(), authors_factorization:bool=False):
+    def __init__(self, env:dict, grads:dict, ablate=(), authors_factorization:bool=False, add_rule:str='proportional'):
         bad = set(ablate) - set(ABLATIONS)
         if bad: raise ValueError(f"unknown AGF ablation {sorted(bad)}; choose from {ABLATIONS}")
-        self.env, self.grads, self.off, self.authors = env, grads, set(ablate), authors_factorization
+        if add_rule not in ('proportional', 'absolute'): raise ValueError(f"add_rule must be 'proportional' or 'absolute', got {add_rule!r}")
+        self.env, self.grads, self.off, self.authors, self.add_rule = env, grads, set(ablate), authors_factorization, add_rule
 
     def input_conv(self, m, x, R): return zb_rule(m, x, R)
 
@@ -114,10 +115,11 @@ class AGF(GraphExplainer):
     "Attribution Guided Factorization (Gur et al. 2021): signed, class-specific maps on unmodified VGG/ResNet-style models."
     def __init__(self, model, ablate=(), # parts to switch off for Table 5: any of `ABLATIONS`
                  authors_factorization:bool=False, # the factorization of the authors' code (see `guided_factorization`)
+                 add_rule:str='proportional', # residual additions: split by a : b (the authors' code) or by |a| : |b| (stable)
                  **kw):
         super().__init__(model, **kw)
-        AGFRules({}, {}, ablate)  # validate the switches now
-        self.ablate, self.authors_factorization = tuple(ablate), authors_factorization
+        AGFRules({}, {}, ablate, add_rule=add_rule)  # validate the switches now
+        self.ablate, self.authors_factorization, self.add_rule = tuple(ablate), authors_factorization, add_rule
         g = self.graph
         self.start = _tensor_input(g.classifier)  # the last linear layer's input
         full = [n for n in g.nodes if g.kind[n] == 'conv' and n not in g.first and n not in g.plain]
@@ -138,7 +140,7 @@ class AGF(GraphExplainer):
         env = {n: (v.detach() if isinstance(v, torch.Tensor) else v) for n, v in env.items()}
         phi1 = env[self.start] * grads[self.start]  # Eq. 8: Φ⁽¹⁾ = x⁽¹⁾ ⊙ ∂ŷ_t/∂x⁽¹⁾
         with torch.no_grad():
-            R = g.propagate(env, self.start, phi1, AGFRules(env, grads, self.ablate, self.authors_factorization))
+            R = g.propagate(env, self.start, phi1, AGFRules(env, grads, self.ablate, self.authors_factorization, self.add_rule))
         return R, phi1, t
 
     def attribute(self, x, target): return self.pixels(self.relevance(x, target)[0])

@@ -192,6 +192,9 @@ class RelevanceGraph:
             return [z_rule(f, xs[0], R)]
         if k == 'add':
             a, b = xs
+            if getattr(rules, 'add_rule', 'proportional') == 'absolute':  # split by |a| : |b| (an option of AGF)
+                S = safe_div(R, (a.abs() + b.abs()) * (R != 0))
+                return [a.abs() * S, b.abs() * S]
             S = safe_div(R, (a + b) * (R != 0))
             return [a * S, b * S]
         if k == 'attr': return [None] * len(xs)
