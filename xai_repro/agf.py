@@ -14,7 +14,7 @@ __all__ = ['ABLATIONS', 'AGF_METHODS', 'AGF_TABLE5', 'AGF_PAPER_IMAGES', 'AGF_SI
            'delta_shift', 'guided_factorization', 'ones_response', 'interaction', 'AGFRules', 'reweighted_scores',
            'AGF', 'agf_setups', 'negative_perturbation_rows', 'two_object_setup', 'segmentation_setups',
            'segmentation_rows', 'class_specificity', 'NeighbourOffset', 'latents', 'neighbour_offsets', 'train_rotnet',
-           'ssl_rows', 'shallower_layer', 'GradientSHAP', 'DeepLIFTSHAP']
+           'ssl_rows', 'Probe', 'linear_probes', 'shallower_layer', 'GradientSHAP', 'DeepLIFTSHAP']
 
 # %% ../nbs/34_agf.ipynb #agf00006
 def n_max(a:torch.Tensor) -> torch.Tensor:
@@ -327,6 +327,46 @@ def ssl_rows(name:str, model:nn.Module, x:torch.Tensor, methods:dict, # label ->
                 auc.append(perturbation_auc(net, x[i:i + 1], sal, t[i:i + 1], label=t[i:i + 1], negative=True))
             rows.append(dict(network=name, method=label, mode=mode, AUC=torch.cat(auc).mean().item()))
     return rows
+
+# %% ../nbs/34_agf.ipynb #agf00056
+class Probe(nn.Module):
+    "A frozen `trunk` (kept in eval mode, also during training), global average pooling and a trainable linear classifier."
+    def __init__(self, trunk:nn.Module, channels:int, n_classes:int, layer:str|None=None): # layer: the CAM layer (`models.default_layer`)
+        super().__init__()
+        self.trunk, self.pool, self.fc, self.default_layer = trunk, nn.AdaptiveAvgPool2d(1), nn.Linear(channels, n_classes), layer
+        for p in self.trunk.parameters(): p.requires_grad_(False)
+    def train(self, mode:bool=True):
+        super().train(mode); self.trunk.eval()
+        return self
+    def forward(self, x): return self.fc(torch.flatten(self.pool(self.trunk(x)), 1))
+
+def linear_probes(rotnet:nn.Module, # a `train_rotnet` network (VGG-style: `inner.features` in stages ending with a max-pool)
+                  scale:str='local', cache=None, n_classes:int=10, seed:int=0, device=None) -> dict:
+    "One linear probe per stage of the RotNet, trained on labelled synthetic images (cached): {'stage k': Probe}."
+    import copy
+    from xai_repro.data import synth_shapes, fit_learner, SynthDataset
+    from xai_repro.experiment import key_of
+    from xai_repro.models import Normalized
+    from fastai.metrics import accuracy
+    r = ROT_RECIPES[scale]
+    feats = rotnet.inner.features
+    ends = [i for i, m in enumerate(feats) if isinstance(m, nn.MaxPool2d)]
+    d = synth_shapes(r['n_train'], size=r['size'], context=0.5, seed=(seed, 8))
+    probes = {}
+    for k, e in enumerate(ends, 1):
+        trunk = Normalized(copy.deepcopy(feats[:e + 1]), rotnet.mean.flatten().tolist(), rotnet.std.flatten().tolist())
+        ch = next(m.num_features for m in reversed(feats[:e + 1]) if isinstance(m, nn.BatchNorm2d))
+        probe = Probe(trunk, ch, n_classes, layer=f'trunk.inner.{e - 1}')  # CAMs read the stage's last activation
+        path = None if cache is None else Path(cache)/f"probe_{key_of(r, seed, k, sum(p.sum().item() for p in rotnet.parameters()))}.pth"
+        if path is not None and path.exists(): probe.fc.load_state_dict(torch.load(path, map_location='cpu'))
+        else:
+            torch.manual_seed(seed)
+            fit_learner(probe, SynthDataset(d['x'], d['y']), SynthDataset(d['x'][:256], d['y'][:256]), nn.CrossEntropyLoss(),
+                        r['epochs'], r['lr'], metrics=(accuracy,), seed=seed, device=device)
+            probe = probe.cpu()
+            if path is not None: path.parent.mkdir(parents=True, exist_ok=True); torch.save(probe.fc.state_dict(), path)
+        probes[f'stage {k}'] = probe.eval()
+    return probes
 
 # %% ../nbs/34_agf.ipynb #agf00061
 from .explainer import Explainer, select_output

@@ -157,6 +157,8 @@ register(
     Entry('agf_table_4', 'agf', 'Table 4', 'agf_ssl.ipynb', 'Self-supervised networks: the nearest-neighbour procedure (Δ, Σ, without) with AGF and RAP',
           _IMAGENET.format('ResNet-50') + '; SeLa and SCAN ResNet-50 checkpoints at data_root/ssl/{sela,scan}_resnet50.pth',
           published='agf_table_4.csv'),
+    Entry('agf_figure_4', 'agf', 'Figure 4', 'agf_ssl.ipynb', "Segmentation by linear probes on a rotation-prediction network's stages (local and smoke scale only)",
+          'not reproduced at paper scale', dict(study='figure')),
 )
 
 # %% ../nbs/90_reproduce.ipynb #f9d177f4
