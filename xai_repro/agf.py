@@ -209,7 +209,7 @@ def segmentation_setups(scale:str, cache=None, data_root=None, n:int|None=None) 
     masks = torch.stack([ds.annotation(i)['mask'] for i in range(len(ds))])
     seg = Setup('VGG-19', vgg, x, torch.zeros(len(x), dtype=torch.long), key_of('imagenet_seg', str(data_root), n), masks=masks,
                 paper_name='VGG-19', classes=imagenet_classes()).predicted()
-    from xai_repro.castream import finetune  # the fine-tuning recipe of CA-Stream's Table 3.2 (a shared trainer: see the note)
+    from xai_repro.data import finetune
     tr, va = voc(data_root, 'train', task='classification'), voc(data_root, 'val', task='segmentation', n=n)
     net = finetune(vgg, tr, n_classes=20, multi_label=True, epochs=10, lr=1e-3, bs=32).model.eval()
     xs, ys, ms = [], [], []

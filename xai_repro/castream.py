@@ -10,12 +10,13 @@ import torchvision
 from .core import Hooks, ModelGuard, find_layer, unwrap, check_images, check_targets, upsample, minmax, get_device
 from .explainer import Explainer, register_method, select_output, in_channels
 from .models import ResNet18Small, VGGSmall
+from .data import multi_hot, label_datasets, loss_and_metrics, finetune  # shared trainers (used here since Table 3.2)
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['CASTREAM_RECIPES', 'CAM_METHODS', 'PAPER_NETWORKS', 'TRANSFER_RECIPES', 'TRANSFER_SETS', 'stream_taps', 'CABlock',
-           'CAStream', 'param_counts', 'gflops', 'CAStreamAttention', 'multi_hot', 'train_castream', 'castream_setups',
-           'trained_stream', 'stream_setup', 'accuracy_of', 'recognition_of', 'finetune', 'transfer_setups']
+           'CAStream', 'param_counts', 'gflops', 'CAStreamAttention', 'train_castream', 'castream_setups',
+           'trained_stream', 'stream_setup', 'accuracy_of', 'recognition_of', 'transfer_setups']
 
 # %% ../nbs/32_castream.ipynb #51554973
 def stream_taps(model:nn.Module) -> tuple:
@@ -174,31 +175,6 @@ class CAStreamAttention(Explainer):
         return self.model.attentions[self.block]
 
 # %% ../nbs/32_castream.ipynb #d9a986d7
-def multi_hot(y:torch.Tensor, # N×k class indices (each image's classes), or N×C multi-hot already
-              n_classes:int) -> torch.Tensor:
-    "N×C float multi-hot labels."
-    y = torch.as_tensor(y)
-    if y.ndim == 2 and y.shape[1] == n_classes and y.is_floating_point():
-        if not ((y == 0) | (y == 1)).all(): raise ValueError("multi-hot labels must be 0 or 1")
-        return y.float()
-    if y.ndim != 2 or y.is_floating_point(): raise ValueError(f"multi-label targets must be N×k class indices or N×{n_classes} multi-hot, got {tuple(y.shape)} {y.dtype}")
-    if (y < 0).any() or (y >= n_classes).any(): raise ValueError(f"classes {y.unique().tolist()} out of range for {n_classes} classes")
-    return torch.zeros(len(y), n_classes).scatter_(1, y.long(), 1.)
-
-def _datasets(x, y, valid, bs:int, multi_label:bool, n_classes:int) -> tuple:
-    "Training and validation datasets from tensors (x, y) or a dataset of pairs; labels checked (or made multi-hot)."
-    from xai_repro.data import SynthDataset
-    if not isinstance(x, torch.Tensor):  # a dataset of (image, label) pairs (ImageNet, CUB, VOC at `paper` scale)
-        return x, (valid if valid is not None else torch.utils.data.Subset(x, range(min(bs, len(x)))))
-    if y is None or len(y) != len(x): raise ValueError(f"need one label per image: {len(x)} images, {None if y is None else len(y)} labels")
-    lab = (lambda t: multi_hot(t, n_classes)) if multi_label else (lambda t: check_targets(t, len(t), n_classes))
-    vx, vy = valid if valid is not None else (x[:bs], y[:bs])
-    return SynthDataset(x, lab(y)), SynthDataset(vx, lab(vy))
-
-def _loss_metrics(multi_label:bool) -> tuple:
-    from fastai.metrics import accuracy
-    return (nn.BCEWithLogitsLoss(), ()) if multi_label else (nn.CrossEntropyLoss(), (accuracy,))
-
 def _label_queries():
     "A fastai callback passing the labels to the model during training: they choose the class-specific queries (Table 3.6)."
     from fastai.callback.core import Callback
@@ -226,8 +202,8 @@ def train_castream(cas:CAStream, x, # images: an N×C×H×W tensor, or a dataset
         if not isinstance(x, torch.Tensor): raise ValueError("labels='model' needs the images as a tensor")
         with torch.no_grad(), ModelGuard(cas.inner, train=False):
             y = torch.cat([select_output(cas.inner(x[i:i + 256].to(dev)), cas.output).argmax(1).cpu() for i in range(0, len(x), 256)])
-    train, val = _datasets(x, y, valid, bs, multi_label, cas.n_classes)
-    loss, metrics = _loss_metrics(multi_label)
+    train, val = label_datasets(x, y, valid, bs, multi_label, cas.n_classes)
+    loss, metrics = loss_and_metrics(multi_label)
     with ModelGuard(cas.inner):
         return fit_learner(cas, train, val, loss, epochs, lr, bs, schedule, step, mom, wd, metrics=metrics,
                            splitter=lambda m: [m.stream_parameters()], cbs=[_label_queries()] if cas.class_specific else None,
@@ -315,30 +291,6 @@ def recognition_of(setup) -> dict:
     return {'accuracy': accuracy_of(setup)}
 
 # %% ../nbs/32_castream.ipynb #17690708
-def finetune(model:nn.Module, # the pretrained network (taking images in [0,1]); left unchanged: a copy is trained
-             x, # images N×C×H×W, or a dataset of (image, label) pairs
-             y=None, # N labels (N×k classes or N×C multi-hot with `multi_label`); None for a dataset
-             n_classes:int|None=None, # replace the head by a fresh one with this many classes (None: keep it)
-             multi_label:bool=False, # several classes per image: binary cross-entropy on the logits
-             epochs:int=30, lr:float=1e-3, bs:int=64,
-             schedule:str='one_cycle', # as `xai_repro.data.fit_learner`
-             valid=None, # (x, y) for validation (default: the first `bs` training images)
-             seed:int=0, device=None, quiet:bool=True, **fit_kw):
-    "Fine-tune every layer of a copy of `model` (the baselines of Table 3.2); returns the `Learner` (`learn.model` is the new network, in eval mode)."
-    import copy
-    from xai_repro.models import _set_classes
-    from xai_repro.data import fit_learner
-    net = copy.deepcopy(model)
-    if n_classes is not None:
-        torch.manual_seed(seed); _set_classes(unwrap(net), n_classes)
-    probe = x[:1] if isinstance(x, torch.Tensor) else x[0][0][None]
-    with torch.no_grad(), ModelGuard(net, train=False): n_out = select_output(net(probe.to(get_device(net))), None).shape[1]
-    for p in net.parameters(): p.requires_grad_(True)
-    train, val = _datasets(x, y, valid, bs, multi_label, n_out)
-    loss, metrics = _loss_metrics(multi_label)
-    return fit_learner(net, train, val, loss, epochs, lr, bs, schedule, metrics=metrics, seed=seed, device=device,
-                       num_workers=0 if isinstance(x, torch.Tensor) else 8, quiet=quiet, **fit_kw)
-
 TRANSFER_RECIPES = {  # fine-tuning the baselines of Table 3.2 (the chapter is silent: our choice), and the data sizes
     'smoke': dict(epochs=1, lr=5e-3, bs=32, n_train=256, n_test=8),
     'local': dict(epochs=6, lr=2e-3, bs=64, n_train=4000, n_test=200),

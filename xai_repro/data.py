@@ -12,11 +12,12 @@ import torch, torch.nn as nn, torch.nn.functional as F
 # %% auto #0
 __all__ = ['SHAPES', 'TEXTURES', 'N_CLASS_SHAPES', 'N_CLASS_TEXTURES', 'RB', 'SCHEDULES', 'synth_classes', 'distractor_kinds',
            'synth_shapes', 'show_synth', 'SynthDataset', 'synth_dls', 'model_logits', 'model_accuracy',
-           'synth_model_kw', 'train_synth_model', 'fit_learner', 'photo_dirs', 'photo_table', 'load_photos',
-           'photo_crops', 'AugmentedFiles', 'mnist_subset', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS',
-           'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture',
-           'tiny_imagenet', 'cifar_fixture', 'cifar', 'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc',
-           'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture']
+           'synth_model_kw', 'train_synth_model', 'fit_learner', 'multi_hot', 'label_datasets', 'loss_and_metrics',
+           'finetune', 'photo_dirs', 'photo_table', 'load_photos', 'photo_crops', 'AugmentedFiles', 'mnist_subset',
+           'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv',
+           'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet', 'cifar_fixture', 'cifar',
+           'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg',
+           'write_fixture']
 
 # %% ../nbs/03_data.ipynb #a355f6ff
 SHAPES = ('disk', 'square', 'triangle', 'cross', 'ring', 'star', 'ellipse', 'crescent')
@@ -324,6 +325,59 @@ def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pair
     else: learn.fit_one_cycle(epochs, lr)
     learn.model.eval()
     return learn
+
+# %% ../nbs/03_data.ipynb #ftune002
+def multi_hot(y:torch.Tensor, # N×k class indices (each image's classes), or N×C multi-hot already
+              n_classes:int) -> torch.Tensor:
+    "N×C float multi-hot labels."
+    y = torch.as_tensor(y)
+    if y.ndim == 2 and y.shape[1] == n_classes and y.is_floating_point():
+        if not ((y == 0) | (y == 1)).all(): raise ValueError("multi-hot labels must be 0 or 1")
+        return y.float()
+    if y.ndim != 2 or y.is_floating_point(): raise ValueError(f"multi-label targets must be N×k class indices or N×{n_classes} multi-hot, got {tuple(y.shape)} {y.dtype}")
+    if (y < 0).any() or (y >= n_classes).any(): raise ValueError(f"classes {y.unique().tolist()} out of range for {n_classes} classes")
+    return torch.zeros(len(y), n_classes).scatter_(1, y.long(), 1.)
+
+def label_datasets(x, y, valid, bs:int, multi_label:bool, n_classes:int) -> tuple:
+    "Training and validation datasets from tensors (x, y) or a dataset of pairs; labels checked (or made multi-hot)."
+    if not isinstance(x, torch.Tensor):  # a dataset of (image, label) pairs (ImageNet, CUB, VOC at `paper` scale)
+        return x, (valid if valid is not None else torch.utils.data.Subset(x, range(min(bs, len(x)))))
+    if y is None or len(y) != len(x): raise ValueError(f"need one label per image: {len(x)} images, {None if y is None else len(y)} labels")
+    from xai_repro.core import check_targets
+    lab = (lambda t: multi_hot(t, n_classes)) if multi_label else (lambda t: check_targets(t, len(t), n_classes))
+    vx, vy = valid if valid is not None else (x[:bs], y[:bs])
+    return SynthDataset(x, lab(y)), SynthDataset(vx, lab(vy))
+
+def loss_and_metrics(multi_label:bool) -> tuple:
+    "(loss, fastai metrics): binary cross-entropy on the logits for multi-label targets, cross-entropy and accuracy otherwise."
+    from fastai.metrics import accuracy
+    return (nn.BCEWithLogitsLoss(), ()) if multi_label else (nn.CrossEntropyLoss(), (accuracy,))
+
+
+def finetune(model:nn.Module, # the pretrained network (taking images in [0,1]); left unchanged: a copy is trained
+             x, # images N×C×H×W, or a dataset of (image, label) pairs
+             y=None, # N labels (N×k classes or N×C multi-hot with `multi_label`); None for a dataset
+             n_classes:int|None=None, # replace the head by a fresh one with this many classes (None: keep it)
+             multi_label:bool=False, # several classes per image: binary cross-entropy on the logits
+             epochs:int=30, lr:float=1e-3, bs:int=64,
+             schedule:str='one_cycle', # as `xai_repro.data.fit_learner`
+             valid=None, # (x, y) for validation (default: the first `bs` training images)
+             seed:int=0, device=None, quiet:bool=True, **fit_kw):
+    "Fine-tune every layer of a copy of `model` (CA-Stream's Table 3.2 baselines, AGF's multi-label VOC network); returns the `Learner` (`learn.model` is the new network, in eval mode)."
+    import copy
+    from xai_repro.models import _set_classes
+    from xai_repro.core import ModelGuard, unwrap, get_device
+    from xai_repro.explainer import select_output
+    net = copy.deepcopy(model)
+    if n_classes is not None:
+        torch.manual_seed(seed); _set_classes(unwrap(net), n_classes)
+    probe = x[:1] if isinstance(x, torch.Tensor) else x[0][0][None]
+    with torch.no_grad(), ModelGuard(net, train=False): n_out = select_output(net(probe.to(get_device(net))), None).shape[1]
+    for p in net.parameters(): p.requires_grad_(True)
+    train, val = label_datasets(x, y, valid, bs, multi_label, n_out)
+    loss, metrics = loss_and_metrics(multi_label)
+    return fit_learner(net, train, val, loss, epochs, lr, bs, schedule, metrics=metrics, seed=seed, device=device,
+                       num_workers=0 if isinstance(x, torch.Tensor) else 8, quiet=quiet, **fit_kw)
 
 # %% ../nbs/03_data.ipynb #54c1bab6
 def photo_dirs() -> dict:
