@@ -235,7 +235,7 @@ def segmentation_rows(dataset:str, setup, methods:dict, cache=None, batch_size:i
     return rows
 
 def class_specificity(setup, method:str, kw:dict|None=None, cache=None, batch_size:int=8) -> dict:
-    "On a `two_object_setup`: Pearson correlation of each image's two maps, and the share of the positive map on the explained object vs the other one."
+    "On a `two_object_setup`: Pearson correlation of each image's two maps (and its absolute value), and the share of the positive map on the explained object vs the other one."
     from xai_repro.experiment import run_method
     from xai_repro.metrics import pearson
     sal = run_method(setup, method, kw, cache, batch_size)['maps']
@@ -245,7 +245,8 @@ def class_specificity(setup, method:str, kw:dict|None=None, cache=None, batch_si
     own, other = setup.masks, torch.cat([setup.masks[n:], setup.masks[:n]])
     tot = pos.flatten(1).sum(1).clamp_min(1e-12)
     share = lambda m: ((pos * m).flatten(1).sum(1) / tot)
-    return dict(corr=pearson(a, b).nanmean().item(), own=share(own).mean().item(), other=share(other).mean().item())
+    r = pearson(a, b)
+    return dict(corr=r.nanmean().item(), abs_corr=r.abs().nanmean().item(), own=share(own).mean().item(), other=share(other).mean().item())
 
 # %% ../nbs/34_agf.ipynb #agf00051
 SSL_MODES = ('Δ', 'Σ', 'w/o')
