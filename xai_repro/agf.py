@@ -190,13 +190,12 @@ def two_object_setup(setup, # a synthetic `experiment.Setup` (its network, image
     n = n or max(1, len(setup.x) // 2)
     d = synth_shapes(n, size=setup.x.shape[-1], multi=True, seed=(seed, 2))
     pair = torch.arange(n).repeat(2)
-    return replace(setup, name=setup.name, x=d['x'][pair].to(setup.x.device), y=torch.cat([d['y'][:, 0], d['y'][:, 1]]).to(setup.y.device),
+    return replace(setup, x=d['x'][pair].to(setup.x.device), y=torch.cat([d['y'][:, 0], d['y'][:, 1]]).to(setup.y.device),
                    masks=torch.cat([d['masks'][:, 0], d['masks'][:, 1]]), boxes=None, key=key_of(setup.key, 'two-object', n, seed),
                    info=dict(setup.info, images=n, explained='each of the two classes'))
 
 def segmentation_setups(scale:str, cache=None, data_root=None, n:int|None=None) -> list:
     "(dataset, setup) pairs of Table 3 at `scale`: setups whose `y` is the explained class and `masks` its object."
-    from pathlib import Path
     from xai_repro.experiment import Setup, key_of
     if scale != 'paper':
         return [p for s in agf_setups(scale, cache, n=n) for p in (('ImageNet-Seg', s.predicted()), ('VOC 2012', two_object_setup(s)))]
