@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
 from pathlib import Path
-from .lrp import RelevanceGraph, GraphExplainer, generic_rule, zb_rule, layer_fwd, layer_bwd, safe_div
+from .lrp import RelevanceGraph, GraphExplainer, _tensor_args, generic_rule, zb_rule, layer_fwd, layer_bwd, safe_div
 from .explainer import register_method
 
 # %% auto #0
@@ -73,7 +73,7 @@ class AGFRules:
         C = generic_rule(m, x.abs(), m.weight.abs(), R)  # Eq. 9
         src = n.args[0]
         if g.kind[src] != 'reshape' or 'only_c' in self.off: return C
-        x4 = self.env[_tensor_input(src)]
+        x4 = self.env[_tensor_args(src)[0]]
         if x4.ndim != 4: return C
         M = interaction(x4, self.grads[src].reshape(x4.shape)).reshape(x.shape) * (C != 0)  # supplementary Eq. 1
         return delta_shift(C, n_max(M))
@@ -100,9 +100,6 @@ class AGFRules:
         if 'no_a' not in self.off: r = r + A
         return delta_shift(C, r * (C != 0))  # Eq. 14
 
-def _tensor_input(n):
-    return next(a for a in n.args if hasattr(a, 'op'))
-
 # %% ../nbs/34_agf.ipynb #agf00015
 def reweighted_scores(y:torch.Tensor, t:torch.Tensor) -> torch.Tensor:
     "ŷ of Eq. 8: softmax(y_t · exp(−½((y − y_t)/σ)²)), σ = max_j |y_j − y_t|, per image."
@@ -121,7 +118,7 @@ class AGF(GraphExplainer):
         AGFRules({}, {}, ablate, add_rule=add_rule)  # validate the switches now
         self.ablate, self.authors_factorization, self.add_rule = tuple(ablate), authors_factorization, add_rule
         g = self.graph
-        self.start = _tensor_input(g.classifier)  # the last linear layer's input
+        self.start = _tensor_args(g.classifier)[0]  # the last linear layer's input
         full = [n for n in g.nodes if g.kind[n] == 'conv' and n not in g.first and n not in g.plain]
         firstlin = [n for n in g.nodes if g.kind[n] == 'linear' and n is not g.classifier and g.kind[n.args[0]] == 'reshape']
         self.need = list(dict.fromkeys([self.start] + [n.args[0] for n in full + firstlin]))
@@ -260,11 +257,11 @@ class NeighbourOffset(nn.Module):
         self.register_buffer('offset', offset)
     def forward(self, x): return self.inner(x) + self.offset
 
-def latents(model:nn.Module, x:torch.Tensor, batch_size:int=64) -> tuple:
-    "(logits, latent vectors φ_F(x) at the last linear layer's input) of `model` for images `x`, without gradients."
+def latents(model:nn.Module, x:torch.Tensor, batch_size:int=64, graph:RelevanceGraph|None=None) -> tuple:
+    "(logits, latent vectors φ_F(x) at the last linear layer's input) of `model` for images `x`, without gradients; `graph`: the model's traced view, if made already."
     from xai_repro.core import ModelGuard
-    g = RelevanceGraph(model)
-    start = _tensor_input(g.classifier)
+    g = graph or RelevanceGraph(model)
+    start = _tensor_args(g.classifier)[0]
     ys, ls = [], []
     with torch.no_grad(), ModelGuard(model, train=False):
         for i in range(0, len(x), batch_size):
@@ -277,12 +274,12 @@ def neighbour_offsets(model:nn.Module, x:torch.Tensor, # the images to explain
                       mode:str='Δ') -> tuple:
     "Algorithm 2: (B×K logit offsets ∓W·L_N, the SSL class t explained per image)."
     if mode not in SSL_MODES: raise ValueError(f"mode must be one of {SSL_MODES}, got {mode!r}")
-    y, L = latents(model, x)
-    g = RelevanceGraph(model)
+    g = RelevanceGraph(model)  # traced once for the latents of `x`, of `bank` and the classifier's weights
+    y, L = latents(model, x, graph=g)
     W = g.module[g.classifier].weight.detach()
     if mode == 'w/o': off = torch.zeros_like(y)
     else:
-        Lb = L if bank is None else latents(model, bank)[1]
+        Lb = L if bank is None else latents(model, bank, graph=g)[1]
         d = torch.cdist(L, Lb)
         if bank is None: d.fill_diagonal_(float('inf'))
         LN = Lb[d.argmin(1)]
