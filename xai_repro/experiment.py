@@ -12,8 +12,8 @@ from .core import set_seed
 
 # %% auto #0
 __all__ = ['SYNTH_RECIPES', 'SYNTH_TEST', 'SYNTH_NAMES', 'cache_dir', 'key_of', 'Setup', 'synth_setup', 'photos_setup',
-           'imagenet_setup', 'run_method', 'cached', 'run_metric', 'interpretability_rows', 'published',
-           'beside_published']
+           'imagenet_setup', 'run_method', 'cached', 'run_metric', 'cached_weights', 'interpretability_rows',
+           'published', 'beside_published']
 
 # %% ../nbs/91_experiment.ipynb #33d078f7
 def cache_dir(out_dir) -> Path:
@@ -203,6 +203,25 @@ def run_metric(setup:Setup, method:str, kw:dict|None, # the explainer, as for `r
         sal = run_method(setup, method, kw, cache, batch_size)['maps'].to(setup.x.device)
         return metric(setup.model, setup.x, sal, setup.y, **metric_kw)
     return cached(cache, name, go)
+
+# %% ../nbs/91_experiment.ipynb #cw000002
+def cached_weights(cache, name:str, # file under `cache`, e.g. `'antehoc/<key>.pth'`; no cache when `cache` is None
+                   build, # () -> a fresh model (the architecture)
+                   train, # (model) -> dict of information; trains `model` in place
+                  ) -> tuple:
+    "(model in eval mode on the CPU, info): trained by `train` and saved as `cache/name` the first time, read back afterwards."
+    model = build()
+    path = Path(cache)/name if cache is not None else None
+    if path is not None and path.exists():
+        saved = torch.load(path, map_location='cpu')
+        model.load_state_dict(saved['state'])
+        return model.eval(), saved['info']
+    t0 = time.time()
+    info = dict(train(model) or {})
+    model = model.cpu().eval()
+    info.setdefault('train_minutes', round((time.time() - t0) / 60, 2))
+    if path is not None: path.parent.mkdir(parents=True, exist_ok=True); torch.save(dict(state=model.state_dict(), info=info), path)
+    return model, info
 
 # %% ../nbs/91_experiment.ipynb #9f0ed067
 def interpretability_rows(setup:Setup, methods:dict, # row label -> a name of `xai_repro.explain.METHODS`
