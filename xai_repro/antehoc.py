@@ -12,9 +12,12 @@ from .core import Hooks, ModelGuard, check_images, find_layer, minmax
 from .explainer import Explainer, register_method
 
 # %% auto #0
-__all__ = ['SAM_KINDS', 'AH_RECIPES', 'AH_DATASETS', 'AH_METHODS', 'soft_attention', 'conv_names', 'pick_layers', 'WeightNet',
-           'SingleWeights', 'AnteHoc', 'AnteHocCallback', 'AnteHocExplainer', 'ah_data', 'ah_network', 'fit_antehoc',
-           'ah_setup', 'faithfulness_rows', 'stability_rows']
+__all__ = ['SAM_KINDS', 'AH_RECIPES', 'AH_DATASETS', 'AH_METHODS', 'LANDMARKS', 'soft_attention', 'conv_names', 'pick_layers',
+           'WeightNet', 'SingleWeights', 'AnteHoc', 'AnteHocCallback', 'AnteHocExplainer', 'ah_data', 'ah_network',
+           'fit_antehoc', 'ah_setup', 'faithfulness_rows', 'stability_rows', 'landmark_data', 'landmark_setup',
+           'pointing_game', 'Vocab', 'synth_captions', 'Captioner', 'caption_loss', 'caption_logprob', 'CaptionScorer',
+           'CaptionPairs', 'caption_data', 'caption_setup', 'caption_rows', 'AuxLossCallback', 'SENN', 'CBAH',
+           'baseline_setup']
 
 # %% ../nbs/35_antehoc.ipynb #ah000007
 SAM_KINDS = ('softmax', 'mean')
@@ -305,3 +308,276 @@ def stability_rows(setup, methods:dict={k: AH_METHODS[k] for k in ('Grad-CAM', '
                     lambda: stability(setup.model, (setup.x, setup.y), m, noise, explainer_kw=kw, seed=seed, progress=False))
         out.append(df.assign(method=label))
     return pd.concat(out, ignore_index=True)
+
+# %% ../nbs/35_antehoc.ipynb #ah000031
+LANDMARKS = ('centre', 'nose', 'eyes', 'mouth', 'all')
+
+def landmark_data(scale:str='local', landmarks:str='centre', # 'centre' (synthetic) or an AFLW2000 choice ('nose', 'eyes', 'mouth', 'all')
+                  data_root=None, seed:int=0) -> dict:
+    "Regression data: dict of train and test (x, t) with t the landmark coordinates / image side (N×2K), boxes, masks."
+    from xai_repro.data import synth_shapes
+    if landmarks not in LANDMARKS: raise ValueError(f"landmarks must be one of {LANDMARKS}, got {landmarks!r}")
+    r = AH_RECIPES[scale]
+    if scale != 'paper':
+        if landmarks != 'centre': raise ValueError(f"the synthetic benchmark has one landmark, 'centre'; got {landmarks!r}")
+        out = {}
+        for part, n, k in (('train', r['n_train'], 13), ('test', r['n_test'], 14)):
+            d = synth_shapes(n, size=r['size'], context=0.5, seed=(seed, k))
+            b = d['boxes']
+            out[part] = (d['x'], torch.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], 1) / r['size'])
+        return dict(out, boxes=[b[None] for b in d['boxes']], masks=d['masks'], n_out=2)
+    from xai_repro.datasets import aflw2000
+    if data_root is None: raise FileNotFoundError("paper scale needs data_root: a folder holding AFLW2000/")
+    if landmarks == 'centre': raise ValueError("AFLW2000 landmarks are 'nose', 'eyes', 'mouth' or 'all'")
+    ds = aflw2000(data_root, size=r['size'], landmarks=landmarks)
+    xs, ts = zip(*[ds[i] for i in range(len(ds))])
+    x, t = torch.stack(xs), torch.stack([torch.as_tensor(v, dtype=torch.float32).flatten() for v in ts]) / r['size']
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)); n_tr = int(.8 * len(x))
+    tr, te = perm[:n_tr], perm[n_tr:]
+    return dict(train=(x[tr], t[tr]), test=(x[te], t[te]), boxes=None, masks=None, n_out=t.shape[1])
+
+def landmark_setup(scale:str='local', landmarks:str='centre', cache=None, device=None, data_root=None, seed:int=0) -> dict:
+    "A landmark regressor trained with the ante-hoc framework (cached): dict of model (`AnteHoc`), x, t, pred, boxes, masks, info."
+    from xai_repro.core import set_seed
+    from xai_repro.experiment import key_of, cached_weights
+    from xai_repro.data import model_logits
+    r = AH_RECIPES[scale]
+    data = landmark_data(scale, landmarks, data_root, seed)
+    k = key_of('antehoc-landmark', landmarks, r, seed, str(data_root) if scale == 'paper' else None)
+    def build():
+        set_seed(seed)
+        return AnteHoc(ah_network(data['n_out'], r), r['n_maps'], hidden=r['hidden'])
+    def train(m): return fit_antehoc(m, data['train'], data['test'], nn.MSELoss(), r, seed, device)
+    model, info = cached_weights(cache, f'antehoc/{k}.pth', build, train)
+    x, t = data['test']
+    pred = model_logits(model, x)
+    err = ((pred - t).view(len(t), -1, 2).norm(dim=-1).mean() * r['size']).item()
+    return dict(model=model, x=x, t=t, pred=pred, boxes=data['boxes'], masks=data['masks'], landmarks=landmarks,
+                info=dict(info, landmarks=landmarks, mean_error_px=round(err, 2), size=r['size']))
+
+def pointing_game(maps:torch.Tensor, # N×H×W
+                  boxes:list) -> dict:
+    "Share of maps whose peak lies in the image's box (`hits`) and the boxes' mean share of the image (`chance`)."
+    N, H, W = maps.shape
+    peak = maps.flatten(1).argmax(1)
+    py, px = peak // W, peak % W
+    hit = [bool(((b[:, 0] <= px[i]) & (px[i] < b[:, 2]) & (b[:, 1] <= py[i]) & (py[i] < b[:, 3])).any()) for i, b in enumerate(boxes)]
+    area = [float(((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])).max()) / (H * W) for b in boxes]
+    return dict(hits=sum(hit) / N, chance=sum(area) / N)
+
+# %% ../nbs/35_antehoc.ipynb #ah000033
+import re
+
+class Vocab:
+    "Words of a caption corpus: `encode` gives `<bos> words <eos> <pad>...` indices, `decode` the words back."
+    specials = ('<pad>', '<bos>', '<eos>', '<unk>')
+    def __init__(self, captions, min_count:int=1):
+        from collections import Counter
+        c = Counter(w for s in captions for w in self.words(s))
+        self.itos = list(self.specials) + sorted(w for w, n in c.items() if n >= min_count)
+        self.stoi = {w: i for i, w in enumerate(self.itos)}
+    @staticmethod
+    def words(s:str) -> list: return re.findall(r"[a-z]+", s.lower())
+    def __len__(self): return len(self.itos)
+    def encode(self, captions, max_len:int=12) -> torch.Tensor:
+        "N×max_len token indices (captions cut to fit)."
+        rows = [[1] + [self.stoi.get(w, 3) for w in self.words(s)][:max_len - 2] + [2] for s in captions]
+        return torch.tensor([r + [0] * (max_len - len(r)) for r in rows])
+    def decode(self, tokens) -> list:
+        return [' '.join(self.itos[i] for i in r if i > 3) for r in torch.as_tensor(tokens).tolist()]
+
+def synth_captions(d:dict, size:int) -> list:
+    "A caption per `synth_shapes` image from its class object: texture, shape and quadrant (\"a striped disk at the top left\")."
+    from xai_repro.data import synth_classes
+    names = synth_classes(int(d['y'].max()) + 1)
+    tex = {'solid': 'solid', 'stripes': 'striped', 'checker': 'checkered', 'dots': 'dotted', 'speckle': 'speckled'}
+    out = []
+    for y, b in zip(d['y'].tolist(), d['boxes']):
+        shape, t = names[y].split('/')
+        cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+        out.append(f"a {tex[t]} {shape} at the {'top' if cy < size / 2 else 'bottom'} {'left' if cx < size / 2 else 'right'}")
+    return out
+
+class Captioner(nn.Module):
+    "CNN+LSTM captioner: `forward(x, tokens)` gives B×(T-1)×V logits of tokens[:, 1:] (teacher forcing)."
+    def __init__(self, encoder:nn.Module, # image -> B×feat_dim
+                 feat_dim:int, vocab_size:int, emb:int=32, hidden:int=128):
+        super().__init__()
+        self.encoder, self.init_state = encoder, nn.Linear(feat_dim, 2 * hidden)
+        self.embed, self.lstm, self.out = nn.Embedding(vocab_size, emb), nn.LSTM(emb, hidden, batch_first=True), nn.Linear(hidden, vocab_size)
+    def forward(self, x:torch.Tensor, tokens:torch.Tensor) -> torch.Tensor:
+        if tokens.ndim != 2 or len(tokens) != len(x): raise ValueError(f"need one token row per image: {len(x)} images, tokens of shape {tuple(tokens.shape)}")
+        h, c = self.init_state(self.encoder(x)).tanh().chunk(2, -1)
+        o, _ = self.lstm(self.embed(tokens[:, :-1]), (h[None].contiguous(), c[None].contiguous()))
+        return self.out(o)
+
+def caption_loss(logits:torch.Tensor, tokens:torch.Tensor) -> torch.Tensor:
+    "Cross-entropy of the next words (padding ignored)."
+    return F.cross_entropy(logits.flatten(0, 1), tokens[:, 1:].flatten(), ignore_index=0)
+
+def caption_logprob(logits:torch.Tensor, tokens:torch.Tensor) -> torch.Tensor:
+    "Per caption, the mean log-probability of its words (padding excluded): B values."
+    lp = logits.log_softmax(-1).gather(2, tokens[:, 1:, None])[..., 0]
+    keep = (tokens[:, 1:] != 0).float()
+    return (lp * keep).sum(1) / keep.sum(1).clamp_min(1)
+
+class CaptionScorer(nn.Module):
+    "A captioner and reference captions as a two-class model: logits [log p, log(1-p)] with p the captions' geometric-mean word probability."
+    def __init__(self, captioner:nn.Module, tokens:torch.Tensor):
+        super().__init__(); self.inner, self.tokens = captioner, tokens
+    def forward(self, x):
+        t = self.tokens.to(x.device)
+        if len(t) == 1: t = t.expand(len(x), -1)
+        s = caption_logprob(self.inner(x, t), t).clamp(max=-1e-6)
+        return torch.stack([s, torch.log(-torch.expm1(s))], 1)
+
+# %% ../nbs/35_antehoc.ipynb #ah000034
+class CaptionPairs(torch.utils.data.Dataset):
+    "(image, tokens, tokens) items: every image with each of its captions (the inputs are the image and the tokens)."
+    def __init__(self, images, tokens:list): # images: a tensor or a dataset of (image, ...); tokens: per image a K×T tensor
+        self.images, self.pairs = images, [(i, j) for i, t in enumerate(tokens) for j in range(len(t))]
+        self.tokens = tokens
+    def __len__(self): return len(self.pairs)
+    def __getitem__(self, k):
+        i, j = self.pairs[k]
+        x = self.images[i] if isinstance(self.images, torch.Tensor) else self.images[i][0]
+        return x, self.tokens[i][j], self.tokens[i][j]
+
+def caption_data(scale:str='local', data_root=None, seed:int=0) -> dict:
+    "Captioning data: dict of train (a `CaptionPairs`), test (x, tokens N×T), captions (test), vocab."
+    from xai_repro.data import synth_shapes
+    r = AH_RECIPES[scale]
+    if scale != 'paper':
+        tr, te = (synth_shapes(n, size=r['size'], context=0.5, seed=(seed, k)) for n, k in ((r['n_train'], 15), (r['n_test'], 16)))
+        ctr, cte = synth_captions(tr, r['size']), synth_captions(te, r['size'])
+        vocab = Vocab(ctr)
+        return dict(train=CaptionPairs(tr['x'], list(vocab.encode(ctr)[:, None])), test=(te['x'], vocab.encode(cte)), captions=cte, vocab=vocab)
+    from xai_repro.datasets import flickr8k
+    if data_root is None: raise FileNotFoundError("paper scale needs data_root: a folder holding Flicker8k_Dataset/ and Flickr8k_text/")
+    tr, te = flickr8k(data_root, 'train', size=r['size']), flickr8k(data_root, 'test', size=r['size'], n=r['n_test'])
+    vocab = Vocab([c for cs in tr.captions for c in cs], min_count=5)
+    first = [cs[0] for cs in te.captions]
+    return dict(train=CaptionPairs(tr, [vocab.encode(cs, 20) for cs in tr.captions]),
+                test=(torch.stack([te[i][0] for i in range(len(te))]), vocab.encode(first, 20)), captions=first, vocab=vocab)
+
+def caption_setup(scale:str='local', cache=None, device=None, data_root=None, seed:int=0) -> dict:
+    "A captioner trained with the ante-hoc framework (cached): dict of model (`AnteHoc` of a `Captioner`), x, tokens, captions, vocab, info."
+    from xai_repro.core import set_seed
+    from xai_repro.experiment import key_of, cached_weights
+    r = AH_RECIPES[scale]
+    data = caption_data(scale, data_root, seed)
+    k = key_of('antehoc-caption', r, seed, len(data['vocab']), str(data_root) if scale == 'paper' else None)
+    def build():
+        set_seed(seed)
+        enc, fdim = _trunk(r)
+        return AnteHoc(Captioner(enc, fdim, len(data['vocab'])), r['n_maps'], hidden=r['hidden'])
+    x, tok = data['test']
+    def train(m): return fit_antehoc(m, data['train'], CaptionPairs(x[:256], list(tok[:256, None])), caption_loss, r, seed, device)
+    model, info = cached_weights(cache, f'antehoc/{k}.pth', build, train)
+    with torch.no_grad(): lp = torch.cat([caption_logprob(model(x[i:i + 64], tok[i:i + 64]), tok[i:i + 64]) for i in range(0, len(x), 64)])
+    return dict(model=model, x=x, tokens=tok, captions=data['captions'], vocab=data['vocab'],
+                info=dict(info, word_probability=round(lp.mean().exp().item(), 4), vocab=len(data['vocab'])))
+
+def caption_rows(cs:dict, # a `caption_setup` result
+                 methods:dict={k: AH_METHODS[k] for k in ('Grad-CAM', 'Grad-CAM++', 'Score-CAM', 'Ours')},
+                 cache=None) -> list:
+    "Table 4: per method, Drop and Inc (%) of the reference captions' probability on energy maps (and Win, which the paper omits)."
+    from xai_repro.experiment import cached, key_of
+    from xai_repro.explain import get_method
+    from xai_repro.metrics import drop_inc_win
+    from xai_repro.models import default_layer
+    model, x, tok = cs['model'], cs['x'], cs['tokens']
+    cap = model.inner
+    layer = find_layer(cap.encoder, default_layer(cap.encoder))
+    rows = []
+    for label, m in methods.items():
+        def go():
+            vals = []
+            for i in range(len(x)):
+                sc = CaptionScorer(cap, tok[i:i + 1]).eval()
+                xi = x[i:i + 1]
+                sal = model.imap(xi, tok[i:i + 1]) if m == 'antehoc' else get_method(m)(sc, layer=layer)(xi, 0)
+                vals.append(drop_inc_win(sc, xi, sal, 0))
+            return {k: torch.cat([v[k] for v in vals]) for k in vals[0]}
+        v = cached(cache, f"metrics/antehoc-caption/{key_of(cs['info'], len(x))}/{m}_drop_inc_win.pt", go)
+        rows.append(dict(method=label, **{k: v[k].nanmean().item() for k in ('Drop', 'Inc', 'Win')},
+                         D=int((~v['Drop'].isnan()).sum()), C=int((~v['Inc'].isnan()).sum())))
+    return rows
+
+# %% ../nbs/35_antehoc.ipynb #ah000036
+def _trunk(recipe:dict, arch:str|None=None) -> tuple:
+    "(the recipe's network with its classifier removed: images -> pooled features, the feature size)."
+    net = ah_network(1, recipe, arch)
+    fdim = net.inner.fc.in_features
+    net.inner.fc = nn.Identity()
+    return net, fdim
+
+class AuxLossCallback(Callback):
+    "Add the model's `aux_loss` (set during its training forward) to the loss."
+    def after_loss(self):
+        aux = getattr(self.learn.model, 'aux_loss', None)
+        if self.training and aux is not None:
+            self.learn.loss_grad = self.learn.loss_grad + aux
+            self.learn.loss = self.learn.loss_grad.detach().clone()
+        self.learn.model.aux_loss = None
+
+class SENN(nn.Module):
+    "Self-explaining network: logits Σ_k θ(x)_k h(x)_k; concepts from an autoencoder, relevances from the backbone (see above)."
+    def __init__(self, trunk:nn.Module, feat_dim:int, n_classes:int, n_concepts:int=5, xi:float=1e-2, lam:float=1e-2, eps:float=1e-2):
+        super().__init__()
+        self.trunk, self.theta = trunk, nn.Linear(feat_dim, n_concepts * n_classes)
+        self.enc = nn.Sequential(nn.Conv2d(3, 16, 4, 2, 1), nn.ReLU(), nn.Conv2d(16, 32, 4, 2, 1), nn.ReLU(),
+                                 nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(32 * 16, n_concepts))
+        self.dec = nn.Sequential(nn.Linear(n_concepts, 32 * 16), nn.Unflatten(1, (32, 4, 4)), nn.ReLU(),
+                                 nn.ConvTranspose2d(32, 16, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(16, 3, 4, 2, 1), nn.Sigmoid())
+        self.k, self.C, self.xi, self.lam, self.eps, self.aux_loss = n_concepts, n_classes, xi, lam, eps, None
+    def parts(self, x):
+        return self.theta(self.trunk(x)).view(len(x), self.C, self.k), self.enc(x)
+    def forward(self, x):
+        th, h = self.parts(x)
+        logits = (th * h[:, None]).sum(-1)
+        if self.training:
+            rec = F.mse_loss(F.interpolate(self.dec(h), x.shape[-2:], mode='bilinear', align_corners=False), x)
+            v = torch.randn_like(x); v = v / v.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+            (tp, hp), (tm, hm) = self.parts(x + self.eps * v), self.parts(x - self.eps * v)
+            c = logits.argmax(1)
+            df = ((tp * hp[:, None]).sum(-1) - (tm * hm[:, None]).sum(-1)).gather(1, c[:, None])[:, 0] / (2 * self.eps)
+            dh = (hp - hm) / (2 * self.eps)
+            rob = (df - (th.gather(1, c.view(-1, 1, 1).expand(-1, 1, self.k))[:, 0] * dh).sum(1)).pow(2).mean()
+            self.aux_loss = self.xi * rec + self.lam * rob
+        return logits
+
+class CBAH(nn.Module):
+    "Concept-bottleneck ante-hoc model: sigmoid concepts from the backbone's features, a linear classifier on them, a feature decoder (see above)."
+    def __init__(self, trunk:nn.Module, feat_dim:int, n_classes:int, n_concepts:int=10, rec:float=1., sparsity:float=1e-2):
+        super().__init__()
+        self.trunk, self.concepts = trunk, nn.Linear(feat_dim, n_concepts)
+        self.classifier, self.decoder = nn.Linear(n_concepts, n_classes), nn.Linear(n_concepts, feat_dim)
+        self.rec, self.sparsity, self.aux_loss = rec, sparsity, None
+    def forward(self, x):
+        f = self.trunk(x)
+        c = self.concepts(f).sigmoid()
+        if self.training: self.aux_loss = self.rec * F.mse_loss(self.decoder(c), f.detach()) + self.sparsity * c.abs().mean()
+        return self.classifier(c)
+
+def baseline_setup(kind:str, # 'senn', 'cbah' or 'plain' (the backbone alone)
+                   dataset:str, scale:str='local', cache=None, device=None, data_root=None, seed:int=0, data:dict|None=None) -> dict:
+    "A Table 3 baseline on ResNet-18 (the recipe's `arch3`), trained with fastai (cached): dict of model, accuracy, info."
+    from xai_repro.core import set_seed
+    from xai_repro.experiment import key_of, cached_weights
+    from xai_repro.data import model_accuracy, fit_learner
+    if kind not in ('senn', 'cbah', 'plain'): raise ValueError(f"kind must be 'senn', 'cbah' or 'plain', got {kind!r}")
+    r = AH_RECIPES[scale]
+    data = data or ah_data(dataset, scale, data_root, seed)
+    k = key_of('antehoc-baseline', kind, dataset, r, seed, str(data_root) if scale == 'paper' else None)
+    def build():
+        set_seed(seed)
+        if kind == 'plain': return ah_network(data['n_classes'], r, r['arch3'])
+        trunk, fdim = _trunk(r, r['arch3'])
+        return (SENN if kind == 'senn' else CBAH)(trunk, fdim, data['n_classes'])
+    def train(m):
+        x, y = data['test']
+        fit_learner(m, _as_dataset(data['train']), _as_dataset((x[:256], y[:256])), nn.CrossEntropyLoss(), r['epochs'], r['lr'], r['bs'],
+                    cbs=[AuxLossCallback()], seed=seed, device=device, num_workers=0 if isinstance(data['train'], tuple) else 8)
+    model, info = cached_weights(cache, f'antehoc/{k}.pth', build, train)
+    return dict(model=model, accuracy=round(100 * model_accuracy(model, *data['test']), 2), info=dict(info, kind=kind, dataset=dataset))
