@@ -14,10 +14,9 @@ from .explainer import Explainer, register_method
 # %% auto #0
 __all__ = ['SAM_KINDS', 'AH_RECIPES', 'AH_DATASETS', 'AH_METHODS', 'LANDMARKS', 'soft_attention', 'conv_names', 'pick_layers',
            'WeightNet', 'SingleWeights', 'AnteHoc', 'AnteHocCallback', 'AnteHocExplainer', 'ah_data', 'ah_network',
-           'fit_antehoc', 'ah_setup', 'faithfulness_rows', 'stability_rows', 'landmark_data', 'landmark_setup',
-           'pointing_game', 'Vocab', 'synth_captions', 'Captioner', 'caption_loss', 'caption_logprob', 'CaptionScorer',
-           'CaptionPairs', 'caption_data', 'caption_setup', 'caption_rows', 'AuxLossCallback', 'SENN', 'CBAH',
-           'baseline_setup']
+           'fit_antehoc', 'ah_setup', 'faithfulness_rows', 'stability_rows', 'landmark_data', 'landmark_setup', 'Vocab',
+           'synth_captions', 'Captioner', 'caption_loss', 'caption_logprob', 'CaptionScorer', 'CaptionPairs',
+           'caption_data', 'caption_setup', 'caption_rows', 'AuxLossCallback', 'SENN', 'CBAH', 'baseline_setup']
 
 # %% ../nbs/35_antehoc.ipynb #ah000007
 SAM_KINDS = ('softmax', 'mean')
@@ -354,16 +353,6 @@ def landmark_setup(scale:str='local', landmarks:str='centre', cache=None, device
     err = ((pred - t).view(len(t), -1, 2).norm(dim=-1).mean() * r['size']).item()
     return dict(model=model, x=x, t=t, pred=pred, boxes=data['boxes'], masks=data['masks'], landmarks=landmarks,
                 info=dict(info, landmarks=landmarks, mean_error_px=round(err, 2), size=r['size']))
-
-def pointing_game(maps:torch.Tensor, # N×H×W
-                  boxes:list) -> dict:
-    "Share of maps whose peak lies in the image's box (`hits`) and the boxes' mean share of the image (`chance`)."
-    N, H, W = maps.shape
-    peak = maps.flatten(1).argmax(1)
-    py, px = peak // W, peak % W
-    hit = [bool(((b[:, 0] <= px[i]) & (px[i] < b[:, 2]) & (b[:, 1] <= py[i]) & (py[i] < b[:, 3])).any()) for i, b in enumerate(boxes)]
-    area = [float(((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])).max()) / (H * W) for b in boxes]
-    return dict(hits=sum(hit) / N, chance=sum(area) / N)
 
 # %% ../nbs/35_antehoc.ipynb #ah000033
 import re

@@ -17,7 +17,9 @@ __all__ = ['SHAPES', 'TEXTURES', 'N_CLASS_SHAPES', 'N_CLASS_TEXTURES', 'RB', 'SC
            'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv',
            'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet', 'cifar_fixture', 'cifar',
            'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg',
-           'write_fixture']
+           'write_fixture', 'ANIMALS10', 'FOOD11_CLASSES', 'AFLW_POINTS', 'LandmarkSet', 'CaptionSet', 'animals10',
+           'animals10_fixture', 'food11', 'food11_fixture', 'aflw2000', 'aflw2000_fixture', 'flickr8k',
+           'flickr8k_fixture']
 
 # %% ../nbs/03_data.ipynb #a355f6ff
 SHAPES = ('disk', 'square', 'triangle', 'cross', 'ring', 'star', 'ellipse', 'crescent')
@@ -499,4 +501,6 @@ from .datasets import *
 # the names of `xai_repro.datasets`, so that `from xai_repro.data import *` brings them too (checked below)
 _all_ = ['LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture',
          'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet', 'cifar_fixture', 'cifar', 'cub_fixture', 'cub',
-         'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture']
+         'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture',
+         'ANIMALS10', 'FOOD11_CLASSES', 'AFLW_POINTS', 'LandmarkSet', 'CaptionSet', 'animals10', 'animals10_fixture', 'food11',
+         'food11_fixture', 'aflw2000', 'aflw2000_fixture', 'flickr8k', 'flickr8k_fixture']

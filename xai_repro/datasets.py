@@ -12,9 +12,11 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture',
-           'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet', 'cifar_fixture', 'cifar', 'cub_fixture', 'cub',
-           'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture']
+__all__ = ['LAYOUTS', 'VOC_CLASSES', 'ANIMALS10', 'FOOD11_CLASSES', 'AFLW_POINTS', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor',
+           'ImageSet', 'read_loc_csv', 'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet',
+           'cifar_fixture', 'cifar', 'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture',
+           'imagenet_seg', 'animals10_fixture', 'animals10', 'food11_fixture', 'food11', 'LandmarkSet',
+           'aflw2000_fixture', 'aflw2000', 'CaptionSet', 'flickr8k_fixture', 'flickr8k', 'write_fixture']
 
 # %% ../nbs/02_datasets.ipynb #968ed138
 class Fit:
@@ -49,6 +51,12 @@ class Fit:
         b = torch.as_tensor(np.asarray(b, dtype=np.float32)).reshape(-1, 4)
         sx,sy,(l,t) = self.new[0]/self.w, self.new[1]/self.h, self.off
         return (b*b.new_tensor([sx,sy,sx,sy]) - b.new_tensor([l,t,l,t])).clamp(0, self.size)
+
+    def points(self, p)->torch.Tensor:
+        "K×2 points (x, y in original pixels) in output pixels; not clipped (a crop can leave a point outside 0..S)"
+        p = torch.as_tensor(np.asarray(p, dtype=np.float32)).reshape(-1, 2)
+        sx,sy,(l,t) = self.new[0]/self.w, self.new[1]/self.h, self.off
+        return p*p.new_tensor([sx,sy]) - p.new_tensor([l,t])
 
     def __repr__(self): return f'Fit({self.w}×{self.h} → {self.size}, {self.mode!r})'
 
@@ -93,7 +101,23 @@ imagenet_seg="""gtsegs_ijcv.mat         MATLAB v7.3 (HDF5) file (or a folder hol
 └── value/
     ├── img     N×1 references to uint8 arrays 3×W×H (the image, transposed)
     ├── gt      N×1 references to 1×1 references to W×H arrays (the object mask, transposed)
-    └── id      N×1 references to uint16 characters "<wnid>_<number>" (optional)""")
+    └── id      N×1 references to uint16 characters "<wnid>_<number>" (optional)""",
+animals10="""raw-img/                Kaggle Animals-10 (root is this folder or its parent, which also holds translate.py)
+├── cane/OIP-_2iOSb9P6DdGeL6LNU8FbwHaE7.jpeg ...   one folder per class, Italian names; .jpeg, .jpg and .png
+├── cavallo/ elefante/ farfalla/ gallina/ gatto/ mucca/ pecora/ ragno/
+└── scoiattolo/          = dog horse elephant butterfly chicken cat cow sheep spider squirrel (no official split)""",
+food11="""food-11/                (root is this folder or its parent)
+├── training/0_0.jpg ...        <class index 0-10>_<n>.jpg
+├── validation/0_0.jpg ...
+└── evaluation/0_0.jpg ...      or Kaggle's <split>/<class name>/*.jpg (Bread/ ... Noodles-Pasta/ ... Vegetable-Fruit/)""",
+aflw2000="""AFLW2000/               (root is this folder or its parent)
+├── image00002.jpg ...  450×450 faces
+└── image00002.mat ...  MATLAB: pt3d_68 (3×68: x, y, z in image pixels, iBUG 68-point order), Pose_Para (1×7), ...""",
+flickr8k="""root/
+├── Flicker8k_Dataset/1000268201_693b08cb0e.jpg ...   (sic; Flickr8k_Dataset/ is read too)
+└── Flickr8k_text/      (or these files in root itself)
+    ├── Flickr8k.token.txt                      <file>#<0-4><TAB><caption>, 5 lines per image
+    └── Flickr_8k.{train,dev,test}Images.txt    one file name per line""")
 
 def _need(path, kind:str)->Path:
     "`path` as a `Path` if it exists, else `FileNotFoundError` naming it and drawing the `kind` layout"
@@ -647,12 +671,338 @@ def imagenet_seg(path, # `gtsegs_ijcv.mat` or the folder holding it
     ds.image_ids = _MatRefs(p, 'id') if has_id else None
     return ds
 
+# %% ../nbs/02_datasets.ipynb #16d2f591
+ANIMALS10 = dict(cane='dog', cavallo='horse', elefante='elephant', farfalla='butterfly', gallina='chicken', gatto='cat',
+                 mucca='cow', pecora='sheep', ragno='spider', scoiattolo='squirrel')  # folder -> class name, in class order
+
+def _split_mask(ys, test_fraction:float, seed:int)->np.ndarray:
+    "Test items of a stratified split: in class `c`, the first round(`test_fraction`·n_c) of a permutation drawn from (`seed`, `c`)"
+    ys,test = np.asarray(ys),np.zeros(len(ys), bool)
+    for c in np.unique(ys):
+        ix = np.flatnonzero(ys==c)
+        k = int(np.floor(len(ix)*test_fraction + 0.5))
+        test[ix[np.random.default_rng([seed, int(c)]).permutation(len(ix))[:k]]] = True
+    return test
+
+def animals10_fixture(root, # folder to write `raw-img/` into
+                      n:int=3)->Path: # images per class (.jpeg, .jpg and .png in turn)
+    "Write an Animals-10 `raw-img/` tree with `n` images in each of the 10 Italian class folders; returns `raw-img/`"
+    base = Path(root)/'raw-img'
+    for c,d in enumerate(ANIMALS10):
+        for k in range(n):
+            i = 100*c + k
+            a,_ = _scene(i, *_SIZES[k % 3], c)
+            h = np.random.default_rng(i).bytes(8).hex()
+            _jpg(a, base/d/[f'OIP-{h}.jpeg', f'e8{h}_640.jpg', f'{h}.png'][k % 3])
+    return base
+
+# %% ../nbs/02_datasets.ipynb #965299f6
+def animals10(root, # `raw-img/` or its parent
+              split:str='all', # 'all', or 'train' / 'test' of the seeded stratified split
+              size:int=128, # output side S
+              resize:str='resize', # 'resize' or 'center_crop'
+              n:int|None=None, # keep the first `n` images (by class, then file name)
+              seed:int=0, # seed of the split
+              test_fraction:float=0.2)->ImageSet: # share of each class in the test split
+    "Animals-10 (Kaggle): labels from the Italian class folders (sorted), English `classes`; a seeded stratified split"
+    if split not in ('all', 'train', 'test'): raise ValueError(f"split must be 'all', 'train' or 'test', got {split!r}")
+    if not 0<=test_fraction<=1: raise ValueError(f'test_fraction must be in [0, 1], got {test_fraction}')
+    root = _need(root, 'animals10')
+    base = root/'raw-img' if (root/'raw-img').is_dir() else root
+    dirs = [base/it if (base/it).is_dir() or not (base/en).is_dir() else base/en for it,en in ANIMALS10.items()]
+    files = [(f, c) for c,d in enumerate(dirs) for f in _images(_need(d, 'animals10'))]
+    if split!='all':
+        test = _split_mask([c for _,c in files], test_fraction, seed)
+        files = [fc for fc,t in zip(files, test) if t==(split=='test')]
+    ds = ImageSet([f for f,_ in files], [c for _,c in files], list(ANIMALS10.values()), size, resize, n=n)
+    ds.folders = [d.name for d in dirs]
+    return ds
+
+# %% ../nbs/02_datasets.ipynb #52a91dec
+FOOD11_CLASSES = ('Bread', 'Dairy product', 'Dessert', 'Egg', 'Fried food', 'Meat', 'Noodles/Pasta', 'Rice', 'Seafood',
+                  'Soup', 'Vegetable/Fruit')
+_FOOD11_SPLITS = dict(train='training', valid='validation', test='evaluation')
+_FOOD11_FILE = re.compile(r'(\d+)_(\d+)')
+
+def _natural(s:str)->list:
+    "Sort key of `s` with its digit runs compared as numbers"
+    return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', s)]
+
+def _key(s:str)->str: return re.sub(r'[^a-z]', '', s.lower())
+
+def food11_fixture(root, # folder to write `food-11/` into
+                   n:int=4, # images per split
+                   layout:str='flat', # 'flat' (<split>/<class>_<n>.jpg) or 'folders' (<split>/<class name>/<class>_<n>.jpg, Kaggle)
+                   classes=(0, 2, 10))->Path: # Food-11 class indices, used in turn
+    "Write a Food-11 tree with `n` images in each of training/, validation/ and evaluation/; returns `food-11/`"
+    if layout not in ('flat', 'folders'): raise ValueError(f"layout must be 'flat' or 'folders', got {layout!r}")
+    base = Path(root)/'food-11'
+    for s,sub in enumerate(_FOOD11_SPLITS.values()):
+        (base/sub).mkdir(parents=True, exist_ok=True)
+        seen = {}
+        for j in range(n):
+            c = classes[j % len(classes)]
+            k = seen[c] = seen.get(c, -1) + 1
+            a,_ = _scene(100*s + j, *_SIZES[j % 3], c)
+            _jpg(a, base/sub/(FOOD11_CLASSES[c].replace('/', '-') if layout=='folders' else '')/f'{c}_{k}.jpg')
+    return base
+
+# %% ../nbs/02_datasets.ipynb #dec65114
+def food11(root, # the folder holding training/, validation/, evaluation/ (`food-11/`), or its parent
+           split:str='train', # 'train', 'valid' or 'test' (training/, validation/, evaluation/)
+           size:int=128, # output side S
+           resize:str='resize', # 'resize' or 'center_crop'
+           n:int|None=None)->ImageSet: # keep the first `n` images (by class, then number)
+    "Food-11 images with labels from the file names (`<class>_<n>.jpg`) or, Kaggle's layout, from class folders"
+    if split not in _FOOD11_SPLITS: raise ValueError(f"split must be 'train', 'valid' or 'test', got {split!r}")
+    root = _need(root, 'food11')
+    has = lambda d: any((d/s).is_dir() for s in _FOOD11_SPLITS.values())
+    base = next((d for d in (root, *(root/s for s in ('food-11', 'Food-11', 'food11', 'Food11'))) if has(d)), root)
+    d = _need(base/_FOOD11_SPLITS[split], 'food11')
+    sub = sorted(p for p in d.iterdir() if p.is_dir())
+    if sub:
+        idx = {_key(c): i for i,c in enumerate(FOOD11_CLASSES)}
+        bad = [p.name for p in sub if _key(p.name) not in idx]
+        if bad: raise ValueError(f'{d}: folders {bad} are not Food-11 classes {list(FOOD11_CLASSES)}')
+        items = sorted(((f, idx[_key(p.name)]) for p in sub for f in _images(p)), key=lambda t: (t[1], _natural(t[0].name)))
+    else:
+        items = []
+        for f in sorted(_images(d), key=lambda f: _natural(f.name)):
+            m = _FOOD11_FILE.fullmatch(f.stem)
+            if m is None or int(m[1])>=len(FOOD11_CLASSES):
+                raise ValueError(f'{f}: expected <class 0-10>_<n>.jpg. Expected layout:\n{LAYOUTS["food11"]}')
+            items.append((f, int(m[1])))
+    if not items: raise FileNotFoundError(f'{d} has no images. Expected layout:\n{LAYOUTS["food11"]}')
+    return ImageSet([f for f,_ in items], [c for _,c in items], FOOD11_CLASSES, size, resize, n=n)
+
+# %% ../nbs/02_datasets.ipynb #4f791db4
+class LandmarkSet(ImageSet):
+    "Images with landmark targets: `y` is a K×2 float tensor of (x, y) in the output image's pixels (same `resize`)"
+    def __init__(self,
+                 imgs, # per item: an image path, a PIL image or an H×W(×3) uint8 array
+                 points, # per item: L×2 (or L×3, z unused) (x, y) in original pixels, or a dict of them ('points') and extras
+                 groups:dict, # target point name -> indices into the L points, averaged (one index: that point)
+                 size:int=224, # output side S
+                 resize:str='resize', # 'resize' or 'center_crop'
+                 n:int|None=None): # keep the first `n` items only
+        super().__init__(imgs, points, list(groups), size, resize, n=n)
+        self.groups = {k: list(v) for k,v in groups.items()}
+
+    def _rec(self, i)->tuple:
+        "(L×2 points in original pixels, dict of extras) of item `i`"
+        r = self._targets[i]
+        r = dict(r) if isinstance(r, dict) else {'points': r}
+        p = np.asarray(r.pop('points'), np.float32)
+        return p.reshape(-1, p.shape[-1])[:, :2], r
+
+    def _y(self, p:np.ndarray, fit:Fit)->torch.Tensor:
+        return fit.points(np.stack([p[g].mean(0) for g in self.groups.values()]))
+
+    def target(self, i)->torch.Tensor:
+        "Item `i`'s K×2 target points (x, y) in output pixels"
+        i = self._idx(i)
+        if self._tcache is not None: return self._tcache[i]
+        return self._y(self._rec(i)[0], Fit(*_size(self.imgs, i), self.size, self.resize))
+
+    def __getitem__(self, i):
+        i = self._idx(i)
+        im = _pil(self.imgs[i], 'RGB')
+        fit = Fit(*im.size, self.size, self.resize)
+        y = self._tcache[i] if self._tcache is not None else self._y(self._rec(i)[0], fit)
+        return to_tensor(fit.img(im)), y
+
+    def annotation(self, i)->dict:
+        "Item `i`'s L source points (`points`, L×2, output pixels) and its extras"
+        i = self._idx(i)
+        p,ex = self._rec(i)
+        a = {'points': Fit(*_size(self.imgs, i), self.size, self.resize).points(p)}
+        a.update({k: torch.as_tensor(np.asarray(v)) for k,v in ex.items()})
+        return a
+
+    def __repr__(self):
+        return f'{type(self).__name__}({self.n} items, landmarks {self.classes}, size={self.size}, resize={self.resize!r})'
+
+# %% ../nbs/02_datasets.ipynb #25dfe297
+AFLW_POINTS = {'nose tip': [30], 'right eye': list(range(36, 42)), 'left eye': list(range(42, 48)),
+               'mouth': list(range(48, 68))}  # target point -> iBUG-68 indices averaged
+_AFLW_SETS = dict(nose=['nose tip'], eyes=['right eye', 'left eye'], mouth=['mouth'],
+                  all=['nose tip', 'right eye', 'left eye', 'mouth'])
+
+def _aflw_mat(p:Path)->dict:
+    "`points` (pt3d_68 as 68×3) and `pose_para` of one AFLW2000 .mat file"
+    from scipy.io import loadmat
+    m = loadmat(p, variable_names=['pt3d_68', 'Pose_Para'])
+    if 'pt3d_68' not in m: raise ValueError(f'{p} has no pt3d_68. Expected layout:\n{LAYOUTS["aflw2000"]}')
+    pt = np.asarray(m['pt3d_68'], np.float32)
+    if pt.shape!=(3, 68): raise ValueError(f'{p}: pt3d_68 should be 3×68, got {pt.shape}')
+    r = dict(points=pt.T)
+    if 'Pose_Para' in m: r['pose_para'] = np.asarray(m['Pose_Para'], np.float32).ravel()
+    return r
+
+def _face68(i:int, w:int, h:int)->np.ndarray:
+    "A plausible face of 68 iBUG points (68×3: x, y in pixels, z) for fixture image `i`: left of, at, right of the centre for i % 3 = 0, 1, 2"
+    rng = np.random.default_rng(i)
+    s,cx,cy = min(w, h)*rng.uniform(0.2, 0.25), w*(0.5 + 0.12*(i % 3 - 1) + rng.uniform(-0.02, 0.02)), h*rng.uniform(0.45, 0.55)
+    arc = lambda a0, a1, k: np.deg2rad(np.linspace(a0, a1, k))
+    ell = lambda x, y, rx, ry, a: np.stack([x + rx*np.cos(a), y - ry*np.sin(a)], 1)  # y down: positive angles go up
+    t = arc(180, 360, 17)
+    p = np.concatenate([
+        ell(cx, cy - 0.3*s, s, 1.1*s, t),                                               # 0-16 jaw
+        ell(cx - 0.45*s, cy - 0.6*s, 0.3*s, 0.12*s, arc(180, 0, 5)),                     # 17-21 right brow
+        ell(cx + 0.45*s, cy - 0.6*s, 0.3*s, 0.12*s, arc(180, 0, 5)),                     # 22-26 left brow
+        np.stack([np.full(4, cx), np.linspace(cy - 0.45*s, cy, 4)], 1),                 # 27-30 bridge, 30 = nose tip
+        np.stack([np.linspace(cx - 0.2*s, cx + 0.2*s, 5), np.full(5, cy + 0.12*s)], 1),  # 31-35 nostrils
+        ell(cx - 0.42*s, cy - 0.4*s, 0.17*s, 0.07*s, arc(180, -120, 6)),                 # 36-41 right eye
+        ell(cx + 0.42*s, cy - 0.4*s, 0.17*s, 0.07*s, arc(180, -120, 6)),                 # 42-47 left eye
+        ell(cx, cy + 0.45*s, 0.35*s, 0.15*s, arc(180, -150, 12)),                        # 48-59 outer lips
+        ell(cx, cy + 0.45*s, 0.22*s, 0.06*s, arc(180, -135, 8))])                        # 60-67 inner lips
+    r = np.deg2rad(rng.uniform(-10, 10))                                                 # in-plane roll about the nose
+    d = p - [cx, cy]
+    p = np.stack([cx + d[:, 0]*np.cos(r) - d[:, 1]*np.sin(r), cy + d[:, 0]*np.sin(r) + d[:, 1]*np.cos(r)], 1)
+    z = 0.6*s*(1 - ((p[:, 0] - cx)/s)**2).clip(0) + 0.4*s*(np.arange(68)==30)
+    return np.concatenate([p, z[:, None]], 1)
+
+_AFLW_IDS = [2, 4, 6, 8, 10, 13, 14, 16, 17, 18]  # the first AFLW2000 image numbers
+
+# %% ../nbs/02_datasets.ipynb #f87bc784
+def aflw2000_fixture(root, # folder to write `AFLW2000/` into
+                     n:int=3, # number of faces
+                     w:int=450, h:int=450)->Path: # image size (AFLW2000's are all 450×450)
+    "Write an AFLW2000 folder of `n` faces with .mat files (pt3d_68, Pose_Para, ...) and a marker drawn at each target point; returns it"
+    from scipy.io import savemat
+    base = Path(root)/'AFLW2000'
+    yy,xx = np.mgrid[:h, :w] + 0.5                                   # pixel centres
+    for i in range(n):
+        pt = _face68(i, w, h)
+        a = np.random.default_rng(i).integers(0, 80, (h, w, 3), dtype=np.uint8)
+        cx,cy = pt[:17, 0].mean(), pt[:, 1].mean()
+        a[((xx-cx)/(np.ptp(pt[:17, 0])/2))**2 + ((yy-cy)/(np.ptp(pt[:, 1])/1.6))**2 < 1] = (150, 110, 90)   # skin
+        r = max(w, h)/40
+        for k,(name,ix) in enumerate(AFLW_POINTS.items()):             # a disc of _COLORS[k] on each target point
+            x,y = pt[ix, :2].mean(0)
+            a[(xx-x)**2 + (yy-y)**2 < r*r] = _COLORS[k]
+        stem = f'image{_AFLW_IDS[i] if i<len(_AFLW_IDS) else 20+i:05d}'
+        _jpg(a, base/f'{stem}.jpg')
+        sel = [17, 19, 21, 22, 24, 26, 36, 39, 27, 42, 45, 31, 30, 35, 48, 51, 54, 57, 0, 8, 16]   # AFLW's 21 points, roughly
+        savemat(base/f'{stem}.mat', dict(
+            pt3d_68=pt.T.astype(np.float64), pt2d=pt[sel, :2].T.astype(np.float64),
+            Pose_Para=np.array([[0.1*i, -0.2, 0.05, w/2, h/2, 0, 0.0012]]), roi=np.array([[0, 0, w, h]], np.float64),
+            Shape_Para=np.zeros((199, 1)), Exp_Para=np.zeros((29, 1)), Color_Para=np.array([[1., 1, 1, 0, 0, 0, 1]]),
+            Illum_Para=np.zeros((1, 10)), Tex_Para=np.zeros((199, 1))))
+    return base
+
+# %% ../nbs/02_datasets.ipynb #1918d18f
+def aflw2000(root, # `AFLW2000/` or its parent
+             size:int=128, # output side S
+             resize:str='resize', # 'resize' or 'center_crop'
+             n:int|None=None, # keep the first `n` faces (by file name)
+             landmarks:str='nose')->LandmarkSet: # 'nose', 'eyes', 'mouth' or 'all': the K target points (see the table)
+    "AFLW2000 faces with K×2 landmark targets (x, y in output pixels) from each image's pt3d_68"
+    if landmarks not in _AFLW_SETS: raise ValueError(f"landmarks must be one of {list(_AFLW_SETS)}, got {landmarks!r}")
+    root = _need(root, 'aflw2000')
+    base = root/'AFLW2000' if (root/'AFLW2000').is_dir() else root
+    imgs = sorted(base.glob('image*.jpg'))
+    if not imgs: raise FileNotFoundError(f'{base} has no image*.jpg. Expected layout:\n{LAYOUTS["aflw2000"]}')
+    mats = [_need(f.with_suffix('.mat'), 'aflw2000') for f in imgs]
+    ds = LandmarkSet(imgs, _Lazy(_aflw_mat, mats), {k: AFLW_POINTS[k] for k in _AFLW_SETS[landmarks]}, size, resize, n=n)
+    ds.ids = [f.stem for f in imgs[:len(ds)]]
+    return ds
+
+# %% ../nbs/02_datasets.ipynb #00896f3c
+class CaptionSet(ImageSet):
+    "Images with captions: `y` is the list of an image's caption strings; batch with `collate_fn=ds.collate`"
+    def __init__(self,
+                 imgs, # per item: an image path, a PIL image or an H×W(×3) uint8 array
+                 captions, # per item: a list of caption strings
+                 size:int=224, # output side S
+                 resize:str='resize', # 'resize' or 'center_crop'
+                 n:int|None=None): # keep the first `n` items only
+        super().__init__(imgs, captions, [], size, resize, n=n)
+
+    def target(self, i)->list:
+        "Item `i`'s captions"
+        return list(self._targets[self._idx(i)])
+
+    @property
+    def targets(self)->list:
+        "All items' caption lists"
+        return [self.target(i) for i in range(self.n)]
+
+    @property
+    def captions(self)->list:
+        "All items' caption lists (= `targets`)"
+        return self.targets
+
+    @staticmethod
+    def collate(batch)->tuple:
+        "A `DataLoader` batch: (B×3×S×S images, list of B caption lists)"
+        xs,ys = zip(*batch)
+        return torch.stack(xs), list(ys)
+
+    def __repr__(self): return f'{type(self).__name__}({self.n} items, size={self.size}, resize={self.resize!r})'
+
+# %% ../nbs/02_datasets.ipynb #0d187c4a
+_FLICKR_CAPS = ['A {} rectangle sits in the middle of a dark picture .', 'A {} box on a noisy background .',
+                'Something {} in front of a dark grey wall .', 'A bright {} square surrounded by dark speckles .',
+                'The {} shape is in the centre .']
+_FLICKR_COLORS = ['red', 'green', 'blue', 'yellow', 'cyan']  # the names of `_COLORS`
+
+def flickr8k_fixture(root, # folder to write `Flicker8k_Dataset/` and `Flickr8k_text/` into
+                     n:int=6)->Path: # images; i % 3 = 0, 1, 2: train, dev, test
+    "Write a Flickr8k tree of `n` images with 5 captions each and the three split lists; returns `root`"
+    root = Path(root)
+    txt = root/'Flickr8k_text'
+    txt.mkdir(parents=True, exist_ok=True)
+    files,lines = [],[]
+    for i in range(n):
+        c = i % 5
+        f = f'{1000268201 + 7919*i}_{np.random.default_rng(i).bytes(5).hex()}.jpg'
+        _jpg(_scene(i, *_SIZES[i % 3], c)[0], root/'Flicker8k_Dataset'/f)
+        files.append(f)
+        lines += [f'{f}#{k}\t{s.format(_FLICKR_COLORS[c])}' for k,s in enumerate(_FLICKR_CAPS)]
+    if files: lines.append(f'{files[0]}.1#0\tA stray caption of no image .')   # as in the real token file
+    (txt/'Flickr8k.token.txt').write_text('\n'.join(lines) + '\n')
+    for k,s in enumerate(('train', 'dev', 'test')):
+        (txt/f'Flickr_8k.{s}Images.txt').write_text(''.join(f'{f}\n' for f in files[k::3]))
+    return root
+
+# %% ../nbs/02_datasets.ipynb #ec89af76
+def flickr8k(root, # the folder holding `Flicker8k_Dataset/` and `Flickr8k_text/` (or the text files)
+             split:str='train', # 'train', 'dev' or 'test' (Flickr_8k.<split>Images.txt)
+             size:int=128, # output side S
+             resize:str='resize', # 'resize' or 'center_crop'
+             n:int|None=None)->CaptionSet: # keep the first `n` images of the split list
+    "Flickr8k images, each with its list of 5 captions"
+    if split not in ('train', 'dev', 'test'): raise ValueError(f"split must be 'train', 'dev' or 'test', got {split!r}")
+    root = _need(root, 'flickr8k')
+    imd = next((root/d for d in ('Flicker8k_Dataset', 'Flickr8k_Dataset') if (root/d).is_dir()), None)
+    if imd is None: raise FileNotFoundError(
+        f'{root} has no Flicker8k_Dataset/ (nor Flickr8k_Dataset/). Expected layout:\n{LAYOUTS["flickr8k"]}')
+    txt = root if (root/'Flickr8k.token.txt').exists() and not (root/'Flickr8k_text'/'Flickr8k.token.txt').exists() else root/'Flickr8k_text'
+    tok,caps = _need(txt/'Flickr8k.token.txt', 'flickr8k'),{}
+    for j,l in enumerate(tok.read_text(encoding='utf-8').splitlines()):
+        if not l.strip(): continue
+        if '\t' not in l or '#' not in l.split('\t')[0]: raise ValueError(f'{tok}, line {j+1}: expected <file>#<k><TAB><caption>')
+        key,c = l.split('\t', 1)
+        f,k = key.rsplit('#', 1)
+        caps.setdefault(f.strip(), []).append((int(k), c.strip()))
+    lst = _need(txt/f'Flickr_8k.{split}Images.txt', 'flickr8k')
+    files = [l.strip() for l in lst.read_text().splitlines() if l.strip()]
+    miss = [f for f in files if f not in caps]
+    if miss: raise ValueError(f'{len(miss)} images of {lst} have no caption in {tok}, e.g. {miss[0]}')
+    imgs = [_need(imd/f, 'flickr8k') for f in files]
+    ds = CaptionSet(imgs, [[c for _,c in sorted(caps[f])] for f in files], size, resize, n=n)
+    ds.ids = files[:len(ds)]
+    return ds
+
 # %% ../nbs/02_datasets.ipynb #e3e22b92
 FIXTURES = dict(imagenet=imagenet_fixture, tiny_imagenet=tiny_imagenet_fixture, cifar10=partial(cifar_fixture, n_classes=10),
                 cifar100=partial(cifar_fixture, n_classes=100), cub=cub_fixture, voc=voc_fixture,
-                imagenet_seg=imagenet_seg_fixture)
+                imagenet_seg=imagenet_seg_fixture, animals10=animals10_fixture, food11=food11_fixture,
+                aflw2000=aflw2000_fixture, flickr8k=flickr8k_fixture)
 LOADERS = dict(imagenet=imagenet_val, tiny_imagenet=tiny_imagenet, cifar10=partial(cifar, n_classes=10),
-               cifar100=partial(cifar, n_classes=100), cub=cub, voc=voc, imagenet_seg=imagenet_seg)
+               cifar100=partial(cifar, n_classes=100), cub=cub, voc=voc, imagenet_seg=imagenet_seg, animals10=animals10,
+               food11=food11, aflw2000=aflw2000, flickr8k=flickr8k)
 
 def write_fixture(kind:str, # one of `FIXTURES`
                   root, # folder to write into
