@@ -127,3 +127,26 @@ def test_soft_attention_scale_free():
     a = torch.randn(2, 6, 7, 5)
     assert torch.allclose(soft_attention(a), soft_attention(3 * a + 1), atol=1e-5)
     assert torch.allclose(soft_attention(a).flatten(1).amax(1), torch.ones(2))
+
+@pytest.mark.parametrize('dataset', ['cifar10', 'animals10', 'food11', 'tiny_imagenet'])
+def test_paper_scale_data_from_fixtures(dataset, tmp_path):
+    "The paper-scale data path on tiny datasets in the real layouts (the loaders of `xai_repro.datasets`)."
+    from xai_repro.antehoc import ah_data
+    from xai_repro.datasets import write_fixture
+    root = write_fixture(dataset, tmp_path)
+    d = ah_data(dataset, 'paper', root)
+    x, y = d['test']
+    assert x.shape[1:] == (3, 128, 128) and len(x) == len(y) > 0 and 0 <= y.min() and y.max() < d['n_classes']
+    assert len(d['train']) > 0 and d['train'][0][0].shape == (3, 128, 128)
+
+def test_paper_scale_landmarks_and_captions_from_fixtures(tmp_path):
+    from xai_repro.antehoc import landmark_data, caption_data
+    from xai_repro.datasets import write_fixture
+    d = landmark_data('paper', 'all', write_fixture('aflw2000', tmp_path/'a', n=5))
+    assert d['n_out'] == 8 and d['train'][1].shape[1] == 8 and ((0 <= d['train'][1]) & (d['train'][1] <= 1)).all()
+    c = caption_data('paper', write_fixture('flickr8k', tmp_path/'f'))
+    x, tok = c['test']
+    assert tok.shape == (len(x), 20) and (tok[:, 0] == 1).all() and len(c['train']) > 0
+    item = c['train'][0]
+    assert item[0].shape == (3, 128, 128) and torch.equal(item[1], item[2])
+    with pytest.raises(FileNotFoundError, match='data_root'): landmark_data('paper', 'nose')

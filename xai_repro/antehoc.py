@@ -203,7 +203,7 @@ AH_RECIPES = {
     'local': dict(datasets=('synthetic', 'mnist'), arch='resnet18_small', arch3='resnet18_small', size=64, n_train=4000, n_test=200,
                   epochs=6, lr=5e-3, bs=64, width=16, n_maps=8, hidden=(16, 32), wlr=3e-3),
     'paper': dict(datasets=('cifar10', 'animals10', 'food11', 'tiny_imagenet'), arch='resnet50', arch3='resnet18', size=128,
-                  n_test=None, epochs=20, lr=1e-3, bs=64, n_maps=8, hidden=(32, 64), wlr=1e-3, pretrained=True),
+                  n_test=1000, epochs=20, lr=1e-3, bs=64, n_maps=8, hidden=(32, 64), wlr=1e-3, pretrained=True),
 }
 AH_DATASETS = {'synthetic': 'Synthetic', 'mnist': 'MNIST', 'cifar10': 'CIFAR-10', 'animals10': 'Animals-10', 'food11': 'Food-11',
                'tiny_imagenet': 'Tiny-Imagenet'}
@@ -235,8 +235,9 @@ def ah_data(dataset:str, # a key of `AH_DATASETS`
         return dict(train=(x[:n_tr], y[:n_tr]), test=(x[-r['n_test']:], y[-r['n_test']:]), boxes=None, masks=None,
                     n_classes=10, classes=[str(k) for k in range(10)])
     if dataset not in AH_DATASETS: raise ValueError(f"dataset must be one of {list(AH_DATASETS)}, got {dataset!r}")
-    tr, te = _paper_split(dataset, data_root, 'train', r['size']), _paper_split(dataset, data_root, 'test', r['size'], r['n_test'])
-    xs = torch.stack([te[i][0] for i in range(len(te))]); ys = torch.as_tensor([te[i][1] for i in range(len(te))])
+    tr, te = _paper_split(dataset, data_root, 'train', r['size']), _paper_split(dataset, data_root, 'test', r['size'])
+    idx = torch.randperm(len(te), generator=torch.Generator().manual_seed(seed))[:r['n_test']].sort().values.tolist()  # a seeded sample
+    xs = torch.stack([te[i][0] for i in idx]); ys = torch.as_tensor([te[i][1] for i in idx])
     return dict(train=tr, test=(xs, ys), boxes=None, masks=None, n_classes=len(tr.classes), classes=tr.classes)
 
 def ah_network(n_out:int, recipe:dict, arch:str|None=None) -> nn.Module:
