@@ -183,6 +183,27 @@ register(
           _AH.format('Animals-10', 'ResNet-50'), dict(figure='weights')),
 )
 
+_DIS = ('Tiny-ImageNet (tiny-imagenet-200/) under data_root, with the ten classes of the paper; ImageNet weights of ResNet-18/50/101 '
+        '(downloaded by torchvision on first use); trains every network (250 epochs each)')
+register(
+    Entry('disentangle_table_1', 'disentangle', 'Table 1', 'disentangle_tables.ipynb', 'Top-1 accuracy: networks × pre-trainings, with and without L_dis',
+          _DIS, dict(study='accuracy'), 'disentangle_table_1.csv'),
+    Entry('disentangle_table_2', 'disentangle', 'Table 2', 'disentangle_tables.ipynb', 'Explainability metrics of four CAMs, from scratch and pre-trained',
+          _DIS, dict(study='explain'), 'disentangle_table_2.csv'),
+    Entry('disentangle_table_3', 'disentangle', 'Table 3', 'disentangle_tables.ipynb', 'Explainability metrics with self-supervised pre-training (Layer-CAM)',
+          _DIS, dict(study='ssl'), 'disentangle_table_3.csv'),
+    Entry('disentangle_table_4', 'disentangle', 'Table 4', 'disentangle_tables.ipynb', 'The weight λ_dis (Score-CAM, no pre-training)',
+          _DIS, dict(study='lambda'), 'disentangle_table_4.csv'),
+    Entry('disentangle_figure_4', 'disentangle', 'Figure 4', 'disentangle_maps.ipynb', 'CAMs with and without L_dis: from scratch and colorization pre-training',
+          _DIS, dict(figure='qualitative', pretrainings=['none', 'colorization'], network=0)),
+    Entry('disentangle_figure_5', 'disentangle', 'Figure 5', 'disentangle_maps.ipynb', 'CAMs with and without L_dis: SimCLR and supervised pre-training',
+          _DIS, dict(figure='qualitative', pretrainings=['simclr', 'imagenet'], network=-1)),
+    Entry('disentangle_figure_6', 'disentangle', 'Figure 6', 'disentangle_maps.ipynb', 'Explainability metrics against the threshold α (Score-CAM)',
+          _DIS, dict(figure='alpha', network=0)),
+    Entry('disentangle_figure_7', 'disentangle', 'Figure 7', 'disentangle_maps.ipynb', 'Failure cases: where L_dis lowers the IoU most (Score-CAM)',
+          _DIS, dict(figure='failures', pretrainings=['imagenet', 'rotation'], network=-1)),
+)
+
 # %% ../nbs/90_reproduce.ipynb #f9d177f4
 def select(paper:str|list|None=None, only:list|None=None) -> list:
     "Registered entries of `paper` (a name or list), or those named in `only`; unknown names raise `ValueError`."
