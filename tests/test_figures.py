@@ -1,26 +1,38 @@
-"Every registered figure notebook runs at smoke scale through the runner; smoke reports are deterministic."
+"""Every registered figure notebook runs at smoke scale through the runner; smoke reports are deterministic.
+
+Each paper's entries run together in one worker (they share the networks they train); with `pytest -n 2 --dist loadgroup`
+(tools/run_tests.py) the papers are spread over the two workers."""
 import json
 import pandas as pd
 import pytest
 from xai_repro.reproduce import REGISTRY, reproduce, report, select
 
-@pytest.fixture(scope='module')
-def smoke_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp('smoke')
-    return out, reproduce(scale='smoke', out=out, progress=False).set_index('name')
+PAPERS = sorted({e.paper for e in REGISTRY.values()})
+_RUNS = {}
 
-@pytest.mark.parametrize('name', list(REGISTRY))
-def test_notebook_runs_at_smoke(smoke_run, name):
-    out, df = smoke_run
+def smoke_run(paper, tmp_path_factory):
+    "The smoke run of one paper's entries (once per worker process): (output folder, one row per entry)."
+    if paper not in _RUNS:
+        out = tmp_path_factory.mktemp(f'smoke_{paper}')
+        _RUNS[paper] = out, reproduce(select(paper=paper), 'smoke', out=out, progress=False).set_index('name')
+    return _RUNS[paper]
+
+def in_group(value, paper): return pytest.param(value, marks=pytest.mark.xdist_group(f'smoke_{paper}'))
+
+@pytest.mark.parametrize('name', [in_group(n, e.paper) for n, e in REGISTRY.items()])
+def test_notebook_runs_at_smoke(tmp_path_factory, name):
+    out, df = smoke_run(REGISTRY[name].paper, tmp_path_factory)
     assert df.loc[name, 'ok'], f"{name} failed: {df.loc[name, 'error']}"
     d = out/name
     assert list(d.glob('*.csv')) or list(d.glob('*.png')), f'{name} wrote no table or figure'
     json.loads((d/'claims.json').read_text())
 
-def test_report_lists_every_entry(smoke_run):
-    out, df = smoke_run
+@pytest.mark.parametrize('paper', [in_group(p, p) for p in PAPERS])
+def test_report_lists_every_entry(tmp_path_factory, paper):
+    out, df = smoke_run(paper, tmp_path_factory)
     text = report(out).read_text()
-    for e in REGISTRY.values(): assert f'`{e.name}`' in text
+    for e in REGISTRY.values():
+        if e.paper == paper: assert f'`{e.name}`' in text
     assert 'claims held' in text
 
 def test_failing_notebook_reported_by_name(tmp_path, root):
@@ -36,8 +48,9 @@ def test_failing_notebook_reported_by_name(tmp_path, root):
     assert not df.loc['bad_entry', 'ok'] and 'the bad notebook broke' in df.loc['bad_entry', 'error']
     assert df.loc['synth_samples', 'ok']
 
-def test_smoke_tables_deterministic(smoke_run, tmp_path):
-    out, _ = smoke_run
+@pytest.mark.xdist_group('smoke_xai_repro')
+def test_smoke_tables_deterministic(tmp_path_factory, tmp_path):
+    out, _ = smoke_run('xai_repro', tmp_path_factory)
     names = ['synth_samples', 'photos_mobilenet']
     df = reproduce(select(only=names), 'smoke', out=tmp_path, progress=False)
     assert df.ok.all()
