@@ -247,16 +247,12 @@ def ah_network(n_out:int, recipe:dict, arch:str|None=None) -> nn.Module:
     if arch == 'resnet18_small': return load_model(arch, num_classes=n_out, width=recipe['width'], eval=False)
     return load_model(arch, pretrained=recipe.get('pretrained', False), num_classes=n_out, eval=False)
 
-def _as_dataset(d):
-    from xai_repro.data import SynthDataset
-    return SynthDataset(*d) if isinstance(d, tuple) else d
-
 def fit_antehoc(model:AnteHoc, train, valid, # datasets of (input..., target)
                 loss_func, recipe:dict, seed:int=0, device=None, metrics=(), pred=None) -> dict:
     "Train an `AnteHoc` with the two passes (`AnteHocCallback`) and fastai's one-cycle schedule; returns the callback's record."
     from xai_repro.data import fit_learner
     cb = AnteHocCallback(lr=recipe['wlr'], pred=pred)
-    fit_learner(model, _as_dataset(train), _as_dataset(valid), loss_func, recipe['epochs'], recipe['lr'], recipe['bs'], metrics=metrics,
+    fit_learner(model, train, valid, loss_func, recipe['epochs'], recipe['lr'], recipe['bs'], metrics=metrics,
                 cbs=[cb], seed=seed, device=device, num_workers=0 if isinstance(train, tuple) else 8)
     return dict(interpret_per_epoch=[round(v, 5) for v in cb.epoch_interpret])
 
@@ -567,7 +563,7 @@ def baseline_setup(kind:str, # 'senn', 'cbah' or 'plain' (the backbone alone)
         return (SENN if kind == 'senn' else CBAH)(trunk, fdim, data['n_classes'])
     def train(m):
         x, y = data['test']
-        fit_learner(m, _as_dataset(data['train']), _as_dataset((x[:256], y[:256])), nn.CrossEntropyLoss(), r['epochs'], r['lr'], r['bs'],
+        fit_learner(m, data['train'], (x[:256], y[:256]), nn.CrossEntropyLoss(), r['epochs'], r['lr'], r['bs'],
                     cbs=[AuxLossCallback()], seed=seed, device=device, num_workers=0 if isinstance(data['train'], tuple) else 8)
     model, info = cached_weights(cache, f'antehoc/{k}.pth', build, train)
     return dict(model=model, accuracy=round(100 * model_accuracy(model, *data['test']), 2), info=dict(info, kind=kind, dataset=dataset))

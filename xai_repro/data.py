@@ -290,7 +290,7 @@ def train_synth_model(arch:str='vgg_small', # a small model of `xai_repro.models
 # %% ../nbs/03_data.ipynb #b1e00725
 SCHEDULES = ('one_cycle', 'paper')
 
-def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pairs
+def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pairs, or (x, y) tuples of tensors
                 loss_func, epochs:int, lr:float, bs:int=64,
                 schedule:str='one_cycle', # 'one_cycle' (Adam, `fit_one_cycle`) or 'paper' (SGD, lr × `gamma` at each milestone)
                 step:int=30, mom:float=0.9, wd:float=1e-4, # the 'paper' schedule's step, momentum and weight decay
@@ -316,6 +316,7 @@ def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pair
     if epochs < 1 or lr <= 0: raise ValueError(f"need epochs >= 1 and lr > 0, got epochs={epochs}, lr={lr}")
     dev = get_device(model, device); model.to(dev)
     set_seed(seed)
+    train, valid = (SynthDataset(*d) if isinstance(d, tuple) else d for d in (train, valid))
     dls = DataLoaders.from_dsets(train, valid, bs=bs, device=dev, num_workers=num_workers, drop_last=len(train) > bs)
     kw = dict(opt_func=lambda p, lr: SGD(p, lr, mom=mom, wd=wd)) if schedule == 'paper' else {}
     if splitter is not None: kw['splitter'] = splitter

@@ -274,7 +274,7 @@ class _Pretext(torch.utils.data.Dataset):
 def pretrain(arch:str, kind:str, data:dict, recipe:dict, seed:int=0, device=None) -> dict:
     "Run a pretext task (`PRETRAININGS`) on the pre-training images: the state dict of the trained network's body to transfer."
     from xai_repro.core import set_seed
-    from xai_repro.data import fit_learner, SynthDataset
+    from xai_repro.data import fit_learner
     if kind not in ('supervised', 'colorization', 'rotation', 'simclr'): raise ValueError(f"pretext task must be supervised, colorization, rotation or simclr, got {kind!r}")
     set_seed(seed)
     x = _images_only(data['pretrain'])
@@ -282,7 +282,7 @@ def pretrain(arch:str, kind:str, data:dict, recipe:dict, seed:int=0, device=None
     if kind == 'supervised':
         net = dis_network(arch, len(data['pre_classes']), recipe)
         y = data['pretrain'][1] if isinstance(data['pretrain'], tuple) else torch.tensor([data['pretrain'][i][1] for i in range(len(x))])
-        model, loss, tr, va = net, nn.CrossEntropyLoss(), SynthDataset(x[n_val:], y[n_val:]), SynthDataset(x[:n_val], y[:n_val])
+        model, loss, tr, va = net, nn.CrossEntropyLoss(), (x[n_val:], y[n_val:]), (x[:n_val], y[:n_val])
     else:
         net = dis_network(arch, 4, recipe)
         tr, va = _Pretext(x[n_val:], kind), _Pretext(x[:n_val], kind)
@@ -305,7 +305,7 @@ def dis_setup(arch:str='resnet18_small', pretraining:str='none', # one of `PRETR
     "A classifier fine-tuned on the five training classes after `pretraining`, with or without L_dis (cached): a `Setup` with the test boxes."
     from xai_repro.core import set_seed
     from xai_repro.experiment import Setup, key_of, cached_weights, cached
-    from xai_repro.data import fit_learner, model_accuracy, SynthDataset
+    from xai_repro.data import fit_learner, model_accuracy
     if pretraining not in PRETRAININGS: raise ValueError(f"pretraining must be one of {PRETRAININGS}, got {pretraining!r}")
     if lam is not None and not (math.isfinite(lam) and lam >= 0): raise ValueError(f"lam must be None or a finite number >= 0, got {lam!r}")
     r = DIS_RECIPES[scale]
@@ -322,7 +322,7 @@ def dis_setup(arch:str='resnet18_small', pretraining:str='none', # one of `PRETR
     def train(m):
         cb = DisentangleCallback(lam) if lam is not None else None
         tr, va = data['train'], data['valid']
-        fit_learner(m, SynthDataset(*tr) if isinstance(tr, tuple) else tr, SynthDataset(*va) if isinstance(va, tuple) else va,
+        fit_learner(m, tr, va,
                     nn.CrossEntropyLoss(), r['epochs'], r['lr'], r['bs'], cbs=[cb] if cb else None, seed=seed, device=device,
                     num_workers=0 if isinstance(tr, tuple) else 8)
         return dict(dis_per_epoch=[round(v, 4) for v in cb.epoch_losses] if cb else None)

@@ -172,16 +172,15 @@ def train_gd(arch:str, data:dict, # a `gd_data` result
              lam:float|None=None, # None: plain training; else λ of `GradDenoiseCallback`
              error:str='cos', recipe:dict|None=None, seed:int=0, device=None, quiet:bool=True):
     "Train a fresh `arch` on `data` with fastai, with the interpretable-gradient regularizer when `lam` is given; returns the `Learner`."
-    from xai_repro.data import SynthDataset, fit_learner
+    from xai_repro.data import fit_learner
     from xai_repro.core import set_seed
     r = recipe or GD_RECIPES['local']
     tr = data['train']
-    train = SynthDataset(*tr) if isinstance(tr, tuple) else tr
     xv, yv = data['test']
     set_seed(seed)
     model = gd_model(arch, data['n_classes'], r)
     cbs = [GradDenoiseCallback(lam, error)] if lam is not None else None
-    return fit_learner(model, train, SynthDataset(xv[:256], yv[:256]), nn.CrossEntropyLoss(), **{k: r[k] for k in _FIT_KEYS if k in r},
+    return fit_learner(model, tr, (xv[:256], yv[:256]), nn.CrossEntropyLoss(), **{k: r[k] for k in _FIT_KEYS if k in r},
                        cbs=cbs, seed=seed, device=device, num_workers=0 if isinstance(tr, tuple) else 8, quiet=quiet)
 
 def gd_setup(dataset:str, arch:str, lam:float|None=None, error:str='cos', scale:str='local', cache=None, device=None,
