@@ -1,7 +1,8 @@
 """Every registered figure notebook runs at smoke scale through the runner; smoke reports are deterministic.
 
-Each paper's entries run together in one worker (they share the networks they train); with `pytest -n 2 --dist loadgroup`
-(tools/run_tests.py) the papers are spread over the two workers."""
+Each paper's entries are the tests of one class, `TestSmoke_<paper>`, and run together (they share the networks they
+train); `pytest -n 2 --dist loadscope` (tools/run_tests.py) keeps a class on one worker and spreads the papers over
+the workers. (`--dist loadgroup` with `xdist_group` marks did not keep the groups together with pytest-xdist 3.8.)"""
 import json
 import pandas as pd
 import pytest
@@ -17,23 +18,37 @@ def smoke_run(paper, tmp_path_factory):
         _RUNS[paper] = out, reproduce(select(paper=paper), 'smoke', out=out, progress=False).set_index('name')
     return _RUNS[paper]
 
-def in_group(value, paper): return pytest.param(value, marks=pytest.mark.xdist_group(f'smoke_{paper}'))
+def _smoke_tests(paper):
+    "The test class of one paper's entries."
+    class Smoke:
+        @pytest.mark.parametrize('name', [n for n, e in REGISTRY.items() if e.paper == paper])
+        def test_notebook_runs_at_smoke(self, tmp_path_factory, name):
+            out, df = smoke_run(paper, tmp_path_factory)
+            assert df.loc[name, 'ok'], f"{name} failed: {df.loc[name, 'error']}"
+            d = out/name
+            assert list(d.glob('*.csv')) or list(d.glob('*.png')), f'{name} wrote no table or figure'
+            json.loads((d/'claims.json').read_text())
 
-@pytest.mark.parametrize('name', [in_group(n, e.paper) for n, e in REGISTRY.items()])
-def test_notebook_runs_at_smoke(tmp_path_factory, name):
-    out, df = smoke_run(REGISTRY[name].paper, tmp_path_factory)
-    assert df.loc[name, 'ok'], f"{name} failed: {df.loc[name, 'error']}"
-    d = out/name
-    assert list(d.glob('*.csv')) or list(d.glob('*.png')), f'{name} wrote no table or figure'
-    json.loads((d/'claims.json').read_text())
+        def test_report_lists_every_entry(self, tmp_path_factory):
+            out, df = smoke_run(paper, tmp_path_factory)
+            text = report(out).read_text()
+            for e in REGISTRY.values():
+                if e.paper == paper: assert f'`{e.name}`' in text
+            assert 'claims held' in text
 
-@pytest.mark.parametrize('paper', [in_group(p, p) for p in PAPERS])
-def test_report_lists_every_entry(tmp_path_factory, paper):
-    out, df = smoke_run(paper, tmp_path_factory)
-    text = report(out).read_text()
-    for e in REGISTRY.values():
-        if e.paper == paper: assert f'`{e.name}`' in text
-    assert 'claims held' in text
+        if paper == 'xai_repro':
+            def test_smoke_tables_deterministic(self, tmp_path_factory, tmp_path):
+                out, _ = smoke_run(paper, tmp_path_factory)
+                names = ['synth_samples', 'photos_mobilenet']
+                df = reproduce(select(only=names), 'smoke', out=tmp_path, progress=False)
+                assert df.ok.all()
+                for n in names:
+                    for csv in (out/n).glob('*.csv'):
+                        pd.testing.assert_frame_equal(pd.read_csv(csv), pd.read_csv(tmp_path/n/csv.name))
+    Smoke.__name__ = Smoke.__qualname__ = f'TestSmoke_{paper}'
+    return Smoke
+
+for _p in PAPERS: globals()[f'TestSmoke_{_p}'] = _smoke_tests(_p)
 
 def test_failing_notebook_reported_by_name(tmp_path, root):
     import xai_repro.reproduce as r
@@ -47,13 +62,3 @@ def test_failing_notebook_reported_by_name(tmp_path, root):
     df = reproduce([bad, good], 'smoke', out=tmp_path/'out', figures=figs, progress=False).set_index('name')
     assert not df.loc['bad_entry', 'ok'] and 'the bad notebook broke' in df.loc['bad_entry', 'error']
     assert df.loc['synth_samples', 'ok']
-
-@pytest.mark.xdist_group('smoke_xai_repro')
-def test_smoke_tables_deterministic(tmp_path_factory, tmp_path):
-    out, _ = smoke_run('xai_repro', tmp_path_factory)
-    names = ['synth_samples', 'photos_mobilenet']
-    df = reproduce(select(only=names), 'smoke', out=tmp_path, progress=False)
-    assert df.ok.all()
-    for n in names:
-        for csv in (out/n).glob('*.csv'):
-            pd.testing.assert_frame_equal(pd.read_csv(csv), pd.read_csv(tmp_path/n/csv.name))

@@ -37,5 +37,5 @@ if changed:
     sys.exit('These files change under nbdev_clean/nbdev_export (clean the notebooks, export, and commit):\n  ' + '\n  '.join(changed))
 print('notebooks clean, library equals notebooks', flush=True)
 if run(bin_/'nbdev_test', '--n_workers', workers): sys.exit('nbdev_test failed')
-# --dist loadgroup: each paper's smoke entries stay in one worker (tests/test_figures.py), the papers spread over the workers
-sys.exit(run(bin_/'python', '-m', 'pytest', 'tests', '-n', workers, '--dist', 'loadgroup', '--durations=15', *sys.argv[1:]))
+# --dist loadscope: a test class (each paper's smoke entries, tests/test_figures.py) or module stays on one worker
+sys.exit(run(bin_/'python', '-m', 'pytest', 'tests', '-n', workers, '--dist', 'loadscope', '--durations=15', *sys.argv[1:]))
