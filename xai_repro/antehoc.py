@@ -14,9 +14,10 @@ from .explainer import Explainer, register_method
 # %% auto #0
 __all__ = ['SAM_KINDS', 'AH_RECIPES', 'AH_DATASETS', 'AH_METHODS', 'LANDMARKS', 'soft_attention', 'conv_names', 'pick_layers',
            'WeightNet', 'SingleWeights', 'AnteHoc', 'AnteHocCallback', 'AnteHocExplainer', 'ah_data', 'ah_network',
-           'fit_antehoc', 'ah_setup', 'faithfulness_rows', 'stability_rows', 'landmark_data', 'landmark_setup', 'Vocab',
-           'synth_captions', 'Captioner', 'caption_loss', 'caption_logprob', 'CaptionScorer', 'CaptionPairs',
-           'caption_data', 'caption_setup', 'caption_rows', 'AuxLossCallback', 'SENN', 'CBAH', 'baseline_setup']
+           'fit_antehoc', 'ah_setup', 'dinw_row', 'faithfulness_rows', 'stability_rows', 'landmark_data',
+           'landmark_setup', 'Vocab', 'synth_captions', 'Captioner', 'caption_loss', 'caption_logprob', 'CaptionScorer',
+           'CaptionPairs', 'caption_data', 'caption_setup', 'caption_rows', 'AuxLossCallback', 'SENN', 'CBAH',
+           'baseline_setup']
 
 # %% ../nbs/35_antehoc.ipynb #ah000007
 SAM_KINDS = ('softmax', 'mean')
@@ -278,6 +279,11 @@ def ah_setup(dataset:str, scale:str='local', weights:str='pixel', # 'pixel' or '
                  'ResNet-50' if arch == r['arch'] else 'ResNet-18', info, data['classes']).to(device or 'cpu')
 
 # %% ../nbs/35_antehoc.ipynb #ah000023
+def dinw_row(method:str, v:dict) -> dict:
+    "A table row from per-image `drop_inc_win` values: Drop, Inc, Win (%, NaN skipped) and the image counts D, C behind Drop and Inc."
+    return dict(method=method, **{k: v[k].nanmean().item() for k in ('Drop', 'Inc', 'Win')},
+                D=int((~v['Drop'].isnan()).sum()), C=int((~v['Inc'].isnan()).sum()))
+
 def faithfulness_rows(setup, binarize:bool=False, # Table 2 (maps binarized at `threshold`) instead of Table 1
                       cache=None, methods:dict=AH_METHODS, threshold:float=0.8) -> list:
     "Per method: Drop, Inc, Win (%) and the image counts D, C behind Drop and Inc."
@@ -287,8 +293,7 @@ def faithfulness_rows(setup, binarize:bool=False, # Table 2 (maps binarized at `
     for label, m in methods.items():
         kw = dict(scale=False) if m == 'antehoc' and not binarize else {}
         v = run_metric(setup, m, kw, drop_inc_win, dict(threshold=threshold if binarize else None), cache)
-        rows.append(dict(method=label, **{k: v[k].nanmean().item() for k in ('Drop', 'Inc', 'Win')},
-                         D=int((~v['Drop'].isnan()).sum()), C=int((~v['Inc'].isnan()).sum())))
+        rows.append(dinw_row(label, v))
     return rows
 
 def stability_rows(setup, methods:dict={k: AH_METHODS[k] for k in ('Grad-CAM', 'Grad-CAM++', 'Ours')},
@@ -486,8 +491,7 @@ def caption_rows(cs:dict, # a `caption_setup` result
                 vals.append(drop_inc_win(sc, xi, sal, 0))
             return {k: torch.cat([v[k] for v in vals]) for k in vals[0]}
         v = cached(cache, f"metrics/antehoc-caption/{key_of(cs['info'], len(x))}/{m}_drop_inc_win.pt", go)
-        rows.append(dict(method=label, **{k: v[k].nanmean().item() for k in ('Drop', 'Inc', 'Win')},
-                         D=int((~v['Drop'].isnan()).sum()), C=int((~v['Inc'].isnan()).sum())))
+        rows.append(dinw_row(label, v))
     return rows
 
 # %% ../nbs/35_antehoc.ipynb #ah000036
