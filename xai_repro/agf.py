@@ -8,6 +8,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from pathlib import Path
 from .lrp import RelevanceGraph, GraphExplainer, _tensor_args, generic_rule, zb_rule, layer_fwd, layer_bwd, safe_div
 from .explainer import register_method
+from . import distributed
 
 # %% auto #0
 __all__ = ['ABLATIONS', 'AGF_METHODS', 'AGF_TABLE5', 'AGF_PAPER_IMAGES', 'AGF_SIGNED', 'SSL_MODES', 'ROT_RECIPES', 'n_max',
@@ -296,7 +297,7 @@ def train_rotnet(scale:str='local', cache=None, arch:str='vgg_small', seed:int=0
     kw = r['model_kw'] or synth_model_kw(arch, r['size'])
     model = load_model(arch, num_classes=4, **kw)
     path = None if cache is None else Path(cache)/f"rotnet_{arch}_{key_of(r, seed)}.pth"
-    if path is not None and path.exists():
+    if path is not None and distributed.exists(path):
         model.load_state_dict(torch.load(path, map_location='cpu')); return model.eval()
     x = synth_shapes(r['n_train'], size=r['size'], context=0.5, seed=(seed, 7))['x']
     xr = torch.cat([torch.rot90(x, k, (2, 3)) for k in range(4)])
@@ -305,7 +306,7 @@ def train_rotnet(scale:str='local', cache=None, arch:str='vgg_small', seed:int=0
     learn = fit_learner(model, SynthDataset(xr, yr), SynthDataset(xr[::16], yr[::16]), nn.CrossEntropyLoss(), r['epochs'], r['lr'],
                         metrics=(accuracy,), seed=seed, device=device)
     model = learn.model.cpu().eval()
-    if path is not None: path.parent.mkdir(parents=True, exist_ok=True); torch.save(model.state_dict(), path)
+    if path is not None: distributed.save(model.state_dict(), path)
     return model
 
 def ssl_rows(name:str, model:nn.Module, x:torch.Tensor, methods:dict, # label -> method name (AGF, RAP)
@@ -355,13 +356,13 @@ def linear_probes(rotnet:nn.Module, # a `train_rotnet` network (VGG-style: `inne
         ch = next(m.num_features for m in reversed(feats[:e + 1]) if isinstance(m, nn.BatchNorm2d))
         probe = Probe(trunk, ch, n_classes, layer=f'trunk.inner.{e - 1}')  # CAMs read the stage's last activation
         path = None if cache is None else Path(cache)/f"probe_{key_of(r, seed, k, sum(p.sum().item() for p in rotnet.parameters()))}.pth"
-        if path is not None and path.exists(): probe.fc.load_state_dict(torch.load(path, map_location='cpu'))
+        if path is not None and distributed.exists(path): probe.fc.load_state_dict(torch.load(path, map_location='cpu'))
         else:
             torch.manual_seed(seed)
             fit_learner(probe, SynthDataset(d['x'], d['y']), SynthDataset(d['x'][:256], d['y'][:256]), nn.CrossEntropyLoss(),
                         r['epochs'], r['lr'], metrics=(accuracy,), seed=seed, device=device)
             probe = probe.cpu()
-            if path is not None: path.parent.mkdir(parents=True, exist_ok=True); torch.save(probe.fc.state_dict(), path)
+            if path is not None: distributed.save(probe.fc.state_dict(), path)
         probes[f'stage {k}'] = probe.eval()
     return probes
 

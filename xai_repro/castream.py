@@ -9,6 +9,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 import torchvision
 from .core import Hooks, ModelGuard, find_layer, unwrap, check_images, check_targets, upsample, minmax, get_device
 from .explainer import Explainer, register_method, select_output, in_channels
+from . import distributed
 from .models import ResNet18Small, VGGSmall
 from .data import multi_hot, label_datasets, loss_and_metrics, finetune  # shared trainers (used here since Table 3.2)
 from pathlib import Path
@@ -254,7 +255,7 @@ def trained_stream(exp:dict, # an item of `castream_setups`
     cas = CAStream(s.model, size=s.x.shape[-1], **opts)
     rec = {k: v for k, v in exp['recipe'].items() if k not in ('n_train', 'n_crops')}
     path = Path(cache)/'castream'/f"{s.key}_{key_of(opts, rec, len(exp['train']))}.pt" if cache is not None else None
-    if path is not None and path.exists():
+    if path is not None and distributed.exists(path):
         d = torch.load(path, map_location='cpu')
         missing, unexpected = cas.load_state_dict(d['state'], strict=False)  # the stream only: the network is the setup's
         if unexpected or any(not k.startswith('inner.') for k in missing): raise RuntimeError(f"{path} does not fit this stream: {unexpected or missing}")
@@ -266,8 +267,7 @@ def trained_stream(exp:dict, # an item of `castream_setups`
                    multi_label=exp.get('multi_label', False), device=device, **rec)
     cas.info = dict(train_minutes=round((time.time() - t0) / 60, 2), images=len(exp['train']), **opts)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(dict(state={k: v for k, v in cas.state_dict().items() if not k.startswith('inner.')}, info=cas.info), path)
+        distributed.save(dict(state={k: v for k, v in cas.state_dict().items() if not k.startswith('inner.')}, info=cas.info), path)
     return cas.to(s.x.device)
 
 def stream_setup(exp:dict, cas:CAStream):
@@ -309,7 +309,7 @@ def _finetuned(base:nn.Module, key:str, cache, train:tuple, n_classes:int, multi
     from xai_repro.models import _set_classes
     fit = {k: v for k, v in recipe.items() if k not in ('n_train', 'n_test')}
     path = Path(cache)/'finetune'/f'{key}.pth' if cache is not None else None
-    if path is not None and path.exists():
+    if path is not None and distributed.exists(path):
         d = torch.load(path, map_location='cpu')
         net = copy.deepcopy(base); _set_classes(unwrap(net), n_classes); net.load_state_dict(d['state'])
         net.info = d['info']
@@ -318,8 +318,7 @@ def _finetuned(base:nn.Module, key:str, cache, train:tuple, n_classes:int, multi
     net = finetune(base, *train, n_classes=n_classes, multi_label=multi_label, seed=seed, device=device, **fit).model.cpu().eval()
     net.info = dict(finetune_minutes=round((time.time() - t0) / 60, 2), images=len(train[0]), **fit)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(dict(state=net.state_dict(), info=net.info), path)
+        distributed.save(dict(state=net.state_dict(), info=net.info), path)
     return net
 
 def _tensors(ds) -> tuple:

@@ -4,11 +4,12 @@
 
 # %% ../nbs/91_experiment.ipynb #09415f34
 from __future__ import annotations
-import hashlib, json, time
+import hashlib, inspect, json, time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 import torch, torch.nn as nn
 from .core import set_seed
+from .distributed import dist_env, shard, gather, exists, save
 
 # %% auto #0
 __all__ = ['SYNTH_RECIPES', 'SYNTH_TEST', 'SYNTH_NAMES', 'cache_dir', 'key_of', 'Setup', 'synth_setup', 'photos_setup',
@@ -98,7 +99,7 @@ def synth_setup(arch:str='vgg_small', # 'vgg_small', 'resnet18_small' or 'vit_sy
     k = key_of('synth', arch, r, context, seed)
     path = Path(cache)/f'{arch}_{k}.pth' if cache is not None else None
     info = dict(arch=arch, context=context, **{a: r[a] for a in ('size', 'n_train', 'epochs')})
-    if path is not None and path.exists():
+    if path is not None and exists(path):
         saved = torch.load(path, map_location='cpu')
         model = load_model(arch, num_classes=10, **(r.get('model_kw') or synth_model_kw(arch, r['size'])))  # the options it was trained with
         model.load_state_dict(saved['state'])
@@ -108,7 +109,7 @@ def synth_setup(arch:str='vgg_small', # 'vgg_small', 'resnet18_small' or 'vit_sy
         model = train_synth_model(arch, n_train=r['n_train'], epochs=r['epochs'], lr=r['lr'], size=r['size'], context=context,
                                   seed=seed, model_kw=r.get('model_kw'), device=device).model.cpu()
         info['train_minutes'] = round((time.time() - t0) / 60, 2)
-        if path is not None: torch.save(dict(state=model.state_dict(), info=info), path)
+        if path is not None: save(dict(state=model.state_dict(), info=info), path)
     model.eval()
     d = synth_shapes(n_test, size=r['size'], context=context, seed=(seed, 2))
     info['test_accuracy'] = round(model_accuracy(model, d['x'], d['y']), 4)
@@ -162,15 +163,16 @@ def run_method(setup:Setup, method:str, # a name of `xai_repro.explain.METHODS`
                batch_size:int=8, # images per call (the thesis times batches of 8)
                device=None, # where to run (default: the images' device)
               ) -> dict:
-    "Maps of `method` on the setup's images for their classes: dict(maps N×H×W on CPU, seconds per batch, iterations)."
+    "Maps of `method` on the setup's images for their classes: dict(maps N×H×W on CPU, seconds per batch, iterations). Under torchrun each process explains its shard of whole batches (`xai_repro.distributed`)."
     from xai_repro.explain import get_method
     kw = dict(kw or {})
     path = Path(cache)/'maps'/setup.key/f'{method}_{key_of(kw, batch_size)}.pt' if cache is not None else None
-    if path is not None and path.exists(): return torch.load(path)
+    if path is not None and exists(path): return torch.load(path)
     dev = torch.device(device) if device is not None else setup.x.device
     ex = get_method(method)(setup.model.to(dev), **kw)
     maps, times, iters = [], [], []
-    for i in range(0, len(setup.x), batch_size):
+    own = shard(len(setup.x), batch_size)
+    for i in range(own.start, own.stop, batch_size):
         xb, yb = setup.x[i:i + batch_size].to(dev), setup.y[i:i + batch_size].to(dev)
         if dev.type == 'cuda': torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -178,9 +180,10 @@ def run_method(setup:Setup, method:str, # a name of `xai_repro.explain.METHODS`
         if dev.type == 'cuda': torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
         if hasattr(ex, 'iterations'): iters.append(ex.iterations.clone())
-    res = dict(maps=torch.cat(maps), seconds_per_batch=sum(times) / len(times), batch_size=batch_size, method=method, kw=kw,
-               iterations=torch.cat(iters) if iters else None)
-    if path is not None: path.parent.mkdir(parents=True, exist_ok=True); torch.save(res, path)
+    got = gather(dict(maps=maps, times=times, iters=iters))  # every process's batches, in image order
+    res = dict(maps=torch.cat(got['maps']), seconds_per_batch=sum(got['times']) / len(got['times']), batch_size=batch_size,
+               method=method, kw=kw, iterations=torch.cat(got['iters']) if got['iters'] else None)
+    if path is not None: save(res, path)
     return res
 
 # %% ../nbs/91_experiment.ipynb #f6e249a4
@@ -188,20 +191,26 @@ def cached(cache, name:str, fn):
     "`fn()`, saved as `cache/name` (torch.save) the first time and read back afterwards; no cache when `cache` is None."
     if cache is None: return fn()
     path = Path(cache)/name
-    if path.exists(): return torch.load(path, weights_only=False)
+    if exists(path): return torch.load(path, weights_only=False)
     res = fn()
-    path.parent.mkdir(parents=True, exist_ok=True); torch.save(res, path)
+    save(res, path)
     return res
 
 def run_metric(setup:Setup, method:str, kw:dict|None, # the explainer, as for `run_method`
                metric, # f(model, x, sal, target, **metric_kw) -> B values (or a dict of them)
                metric_kw:dict|None=None, cache=None, batch_size:int=8):
-    "Per-image values of `metric` on the maps of `method` (both cached)."
+    "Per-image values of `metric` on the maps of `method` (both cached). Under torchrun each process scores its shard of whole metric batches; the values are gathered in image order."
     metric_kw = dict(metric_kw or {})
     name = f"metrics/{setup.key}/{method}_{key_of(kw or {}, batch_size)}_{metric.__name__}_{key_of(metric_kw)}.pt"
     def go():
         sal = run_method(setup, method, kw, cache, batch_size)['maps'].to(setup.x.device)
-        return metric(setup.model, setup.x, sal, setup.y, **metric_kw)
+        if dist_env()[1] == 1: return metric(setup.model, setup.x, sal, setup.y, **metric_kw)
+        params = inspect.signature(metric).parameters
+        bs = metric_kw.get('batch_size', params['batch_size'].default if 'batch_size' in params else 1)
+        own = shard(len(setup.x), bs)  # whole metric batches: each image is scored in the batch it has in one process
+        mkw = dict(metric_kw, index=list(own)) if 'index' in params and 'index' not in metric_kw else metric_kw  # seeds by image
+        part = metric(setup.model, setup.x[own.start:own.stop], sal[own.start:own.stop], setup.y[own.start:own.stop], **mkw) if len(own) else None
+        return gather(part)
     return cached(cache, name, go)
 
 # %% ../nbs/91_experiment.ipynb #cw000002
@@ -212,7 +221,7 @@ def cached_weights(cache, name:str, # file under `cache`, e.g. `'antehoc/<key>.p
     "(model in eval mode on the CPU, info): trained by `train` and saved as `cache/name` the first time, read back afterwards."
     model = build()
     path = Path(cache)/name if cache is not None else None
-    if path is not None and path.exists():
+    if path is not None and exists(path):
         saved = torch.load(path, map_location='cpu')
         model.load_state_dict(saved['state'])
         return model.eval(), saved['info']
@@ -220,7 +229,7 @@ def cached_weights(cache, name:str, # file under `cache`, e.g. `'antehoc/<key>.p
     info = dict(train(model) or {})
     model = model.cpu().eval()
     info.setdefault('train_minutes', round((time.time() - t0) / 60, 2))
-    if path is not None: path.parent.mkdir(parents=True, exist_ok=True); torch.save(dict(state=model.state_dict(), info=info), path)
+    if path is not None: save(dict(state=model.state_dict(), info=info), path)
     return model, info
 
 # %% ../nbs/91_experiment.ipynb #9f0ed067

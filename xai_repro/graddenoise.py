@@ -9,6 +9,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
 from .core import check_images
 from .gradient import GuidedSwitch, standard_and_guided_grads, both_input_grads
+from . import distributed
 from pathlib import Path
 
 # %% auto #0
@@ -195,7 +196,7 @@ def gd_setup(dataset:str, arch:str, lam:float|None=None, error:str='cos', scale:
     data = data or gd_data(dataset, scale, data_root, seed)
     k = key_of('graddenoise', dataset, arch, lam, error if lam is not None else None, r, seed, str(data_root) if scale == 'paper' else None)
     path = Path(cache)/'graddenoise'/f'{k}.pth' if cache is not None else None
-    if path is not None and path.exists():
+    if path is not None and distributed.exists(path):
         d = torch.load(path, map_location='cpu')
         model = gd_model(arch, data['n_classes'], r); model.load_state_dict(d['state']); info = d['info']
     else:
@@ -205,7 +206,7 @@ def gd_setup(dataset:str, arch:str, lam:float|None=None, error:str='cos', scale:
         cb = next((c for c in learn.cbs if isinstance(c, GradDenoiseCallback)), None)
         info = dict(train_minutes=round((time.time() - t0) / 60, 2), lam=lam, error=error if lam is not None else None,
                     reg_per_epoch=[round(v, 5) for v in cb.epoch_reg] if cb else None)
-        if path is not None: path.parent.mkdir(parents=True, exist_ok=True); torch.save(dict(state=model.state_dict(), info=info), path)
+        if path is not None: distributed.save(dict(state=model.state_dict(), info=info), path)
     model.eval()
     x, y = data['test']
     info = dict(info, dataset=dataset, arch=arch, accuracy=round(100 * model_accuracy(model, x, y), 2))

@@ -9,6 +9,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import Hooks, run_capturing, ModelGuard, find_layer, unwrap, check_images, check_targets, minmax, upsample, get_device, set_seed
 from .models import default_layer
 from .explainer import Explainer, register_method, select_output, in_channels
+from . import distributed
 from .cam import suffix
 
 # %% auto #0
@@ -264,7 +265,7 @@ def trained_lcam(setup, train, # the network's `Setup` and L-CAM's training imag
     lc = LCAM(setup.model, layer, variant, size=size)
     loss = LCAMLoss(ce_only=ce_only)
     path = Path(cache)/'lcam'/f"{setup.key}_{key_of(variant, repr(loss), lc.layer_name, recipe, len(train))}.pt" if cache is not None else None
-    if path is not None and path.exists():
+    if path is not None and distributed.exists(path):
         d = torch.load(path, map_location='cpu')
         lc.attention.load_state_dict(d['state']); lc.info = d['info']
         return lc.to(setup.x.device)
@@ -272,8 +273,7 @@ def trained_lcam(setup, train, # the network's `Setup` and L-CAM's training imag
     train_lcam(lc, train, loss=loss, device=device, **recipe)
     lc.info = dict(train_minutes=round((time.time() - t0) / 60, 2), images=len(train), **recipe)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(dict(state=lc.attention.state_dict(), info=lc.info), path)
+        distributed.save(dict(state=lc.attention.state_dict(), info=lc.info), path)
     return lc.to(setup.x.device)
 
 def count_forwards(model:nn.Module, fn) -> int:

@@ -5,13 +5,14 @@
 # %% ../nbs/90_reproduce.ipynb #dbc96c06
 from __future__ import annotations
 import argparse, json, os, platform, sys, time, traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
 
 # %% auto #0
-__all__ = ['SCALES', 'REGISTRY', 'Entry', 'register', 'select', 'figures_dir', 'Outputs', 'hardware', 'run_entry', 'reproduce',
-           'report', 'main']
+__all__ = ['SCALES', 'REGISTRY', 'RESULTS_INTRO', 'Entry', 'register', 'select', 'figures_dir', 'is_time', 'Outputs', 'hardware',
+           'run_entry', 'reproduce', 'report', 'collect', 'results', 'main']
 
 # %% ../nbs/90_reproduce.ipynb #6a8c62f8
 SCALES = ('smoke', 'local', 'paper')
@@ -226,26 +227,36 @@ def figures_dir(path=None) -> Path:
                             "the repository: clone it and run from its root, or pass --figures path/to/paper_figures")
 
 # %% ../nbs/90_reproduce.ipynb #a7a4d8bb
+def is_time(column) -> bool:
+    "Whether a table's column holds a measured time (`T`, `T (paper)`, or a name with seconds, minutes or time)."
+    c = str(column).lower()
+    return str(column) == 'T' or str(column).startswith('T (') or any(w in c for w in ('second', 'minute', 'time'))
+
 class Outputs:
-    "Write a figure notebook's tables (CSV), figures (PNG) and claims (claims.json) into `out_dir`."
+    "Write a figure notebook's tables (CSV), figures (PNG) and claims (claims.json) into `out_dir` (under torchrun, rank 0 writes; the others compute alike)."
     def __init__(self, out_dir='.', scale:str='local'):
-        self.dir, self.scale = Path(out_dir), scale
-        self.dir.mkdir(parents=True, exist_ok=True)
+        from xai_repro.distributed import is_main
+        self.dir, self.scale, self.write = Path(out_dir), scale, is_main()
         self.claims = []
-        (self.dir/'claims.json').write_text('[]')
+        if self.write: self.dir.mkdir(parents=True, exist_ok=True); (self.dir/'claims.json').write_text('[]')
     def table(self, df:pd.DataFrame, name:str='table', index:bool=False, digits:int=4) -> pd.DataFrame:
-        "Save `df` as `name.csv` (floats rounded to `digits`) and return it."
+        "Save `df` as `name.csv` (floats rounded to `digits`), its measured times (`is_time`) apart in `name_times.csv`; return it whole."
         df = df.round(digits)
-        df.to_csv(self.dir/f'{name}.csv', index=index)
+        if self.write:
+            times = [c for c in df.columns if is_time(c)]
+            df.drop(columns=times).to_csv(self.dir/f'{name}.csv', index=index)
+            if times:
+                labels = [c for c in df.columns if c not in times and not pd.api.types.is_numeric_dtype(df[c])]
+                df[labels + times].to_csv(self.dir/f'{name}_times.csv', index=index)
         return df
     def figure(self, fig, name:str='figure', dpi:int=80):
         "Save a matplotlib figure as `name.png`."
-        fig.savefig(self.dir/f'{name}.png', dpi=dpi, bbox_inches='tight')
+        if self.write: fig.savefig(self.dir/f'{name}.png', dpi=dpi, bbox_inches='tight')
         return fig
     def claim(self, text:str, held:bool, detail:str=''):
         "Record one of the paper's claims and whether it held at this scale."
         self.claims.append(dict(claim=text, held=bool(held), detail=detail, scale=self.scale))
-        (self.dir/'claims.json').write_text(json.dumps(self.claims, indent=1))
+        if self.write: (self.dir/'claims.json').write_text(json.dumps(self.claims, indent=1))
         return held
 
 # %% ../nbs/90_reproduce.ipynb #df0e020f
@@ -254,24 +265,54 @@ def hardware(device:str='cpu') -> str:
     import torch
     s = f"{platform.machine()} {os.cpu_count()} cores, torch {torch.__version__} threads {torch.get_num_threads()}"
     if device.startswith('cuda') and torch.cuda.is_available(): s += f", {torch.cuda.get_device_name()}"
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    if world > 1: s += f", {world} processes (torchrun)"
     return s
 
+def _free_port() -> int:
+    import socket
+    with socket.socket() as so: so.bind(('', 0)); return so.getsockname()[1]
+
+@contextmanager
+def _kernel_env():
+    """Under torchrun: the environment of one notebook's kernels, a fresh rendezvous port chosen by rank 0, so that
+    the kernels of each notebook form their own process group (torchrun's store holds the previous group's keys)."""
+    import torch
+    from xai_repro.distributed import dist_env
+    rank, world = dist_env()
+    if world == 1: yield; return
+    port = [_free_port() if rank == 0 else None]
+    torch.distributed.broadcast_object_list(port, src=0)
+    env = dict(MASTER_PORT=str(port[0]), TORCHELASTIC_USE_AGENT_STORE='False')
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # a kernel starts with this process's environment
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
 def run_entry(e:Entry, scale:str='local', device:str='cpu', data_root=None, out='paper_figures/_out', figures=None) -> dict:
-    "Run the notebook of entry `e` with papermill; returns (and writes to run.json) what happened."
+    "Run the notebook of entry `e` with papermill; returns (and writes to run.json) what happened. Under torchrun every process runs it (rank 0 writes the outputs; the others keep their executed notebook in `_rank<r>/`)."
     import papermill as pm
+    from xai_repro.distributed import dist_env
     if scale not in SCALES: raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     nb = figures_dir(figures)/e.notebook
     if not nb.exists(): raise FileNotFoundError(f"notebook {nb} of entry {e.name!r} does not exist")
     od = (Path(out)/e.name).resolve()
-    od.mkdir(parents=True, exist_ok=True)
+    rank = dist_env()[0]
+    nb_dir = od if rank == 0 else od/f'_rank{rank}'
+    nb_dir.mkdir(parents=True, exist_ok=True)
     params = dict(scale=scale, device=device, data_root=str(data_root) if data_root else None, out_dir=str(od), **e.parameters(scale))
     t0, err = time.time(), None
-    try: pm.execute_notebook(str(nb), str(od/e.notebook), parameters=params, cwd=str(od), progress_bar=False, kernel_name='python3')
+    try:
+        with _kernel_env():
+            pm.execute_notebook(str(nb), str(nb_dir/e.notebook), parameters=params, cwd=str(nb_dir), progress_bar=False, kernel_name='python3')
     except Exception as ex:  # papermill raises PapermillExecutionError with the cell's traceback
         err = f"{type(ex).__name__}: {getattr(ex, 'evalue', None) or ex}".strip()[:2000]
     rec = dict(name=e.name, paper=e.paper, ref=e.ref, scale=scale, device=device, hardware=hardware(device),
                seconds=round(time.time() - t0, 1), ok=err is None, error=err)
-    (od/'run.json').write_text(json.dumps(rec, indent=1))
+    if rank == 0: (od/'run.json').write_text(json.dumps(rec, indent=1))
     return rec
 
 def reproduce(entries:list|None=None, scale:str='local', device:str='cpu', data_root=None, out='paper_figures/_out',
@@ -279,13 +320,14 @@ def reproduce(entries:list|None=None, scale:str='local', device:str='cpu', data_
     "Run every entry's notebook (all registered entries by default); one row per entry with its time and outcome."
     from tqdm.auto import tqdm
     entries = list(REGISTRY.values()) if entries is None else entries
-    recs, bar = [], tqdm(entries, disable=not progress, desc=f'reproduce ({scale})')
+    from xai_repro.distributed import is_main
+    recs, bar = [], tqdm(entries, disable=not (progress and is_main()), desc=f'reproduce ({scale})')
     for e in bar:
         bar.set_postfix_str(e.name)
         r = run_entry(e, scale, device, data_root, out, figures)
         recs.append(r)
         msg = f"{'ok  ' if r['ok'] else 'FAIL'} {e.name} ({e.ref}, {e.paper}) {r['seconds']:.1f}s"
-        bar.write(msg if r['ok'] else f"{msg}\n     {r['error']}")
+        if is_main() or not r['ok']: bar.write(msg if r['ok'] else f"{msg}\n     {r['error']}")
     return pd.DataFrame(recs)
 
 # %% ../nbs/90_reproduce.ipynb #48d2ab74
@@ -295,10 +337,17 @@ def _md_table(df:pd.DataFrame) -> str:
     rows += ['| ' + ' | '.join('' if pd.isna(v) else str(v) for v in r) + ' |' for r in df.itertuples(index=False)]
     return '\n'.join(rows)
 
-def report(out='paper_figures/_out', figures=None, dest=None) -> Path:
+def report(out='paper_figures/_out', figures=None,
+           dest=None, # the Markdown file (default `out/report.md`); figures are linked relative to it
+           title:str='xai_repro reproduction report',
+           notes:dict|None=None, # {entry name: {claim: why it did not hold}}
+           intro:list=(), # Markdown lines after the summary
+           missing:bool=False, # also list the registered entries with no run in `out`
+          ) -> Path:
     "Write `report.md` in `out`: each table beside its published numbers and whether each claim held."
-    out, fig = Path(out), figures_dir(figures)
-    lines, n_held, n_claims = ['# xai_repro reproduction report', ''], 0, 0
+    out, fig, notes = Path(out), figures_dir(figures), notes or {}
+    dest = Path(dest) if dest else out/'report.md'
+    lines, n_held, n_claims = [f'# {title}', '', *intro], 0, 0
     runs = {e.name: json.loads((out/e.name/'run.json').read_text()) for e in REGISTRY.values() if (out/e.name/'run.json').exists()}
     if not runs: raise FileNotFoundError(f"no runs found in {out}: run `xai-repro reproduce --out {out}` first")
     for paper in dict.fromkeys(e.paper for e in REGISTRY.values()):
@@ -311,19 +360,54 @@ def report(out='paper_figures/_out', figures=None, dest=None) -> Path:
                       f"`{e.name}` — scale `{r['scale']}`, {r['hardware']}, {r['seconds']} s, "
                       + ('ok' if r['ok'] else f"**failed**: {r['error']}"), '']
             for csv in sorted(d.glob('*.csv')):
-                lines += [f'Ours (`{csv.name}`):', '', _md_table(pd.read_csv(csv)), '']
+                what = 'Measured times' if csv.stem.endswith('_times') else 'Ours'
+                lines += [f'{what} (`{csv.name}`):', '', _md_table(pd.read_csv(csv)), '']
             if e.published and (fig/'published'/e.published).exists():
                 lines += ['Published:', '', _md_table(pd.read_csv(fig/'published'/e.published)), '']
             claims = json.loads((d/'claims.json').read_text()) if (d/'claims.json').exists() else []
             for c in claims:
                 n_claims += 1; n_held += c['held']
-                lines.append(f"- {'held' if c['held'] else '**did not hold**'}: {c['claim']}" + (f" ({c['detail']})" if c['detail'] else ''))
+                why = '' if c['held'] or not notes else f" Why: {notes.get(e.name, {}).get(c['claim'], '*not explained yet*')}"
+                lines.append(f"- {'held' if c['held'] else '**did not hold**'}: {c['claim']}" + (f" ({c['detail']})" if c['detail'] else '') + why)
             if claims: lines.append('')
-            lines += [f'![{p.stem}]({p.relative_to(out).as_posix()})' for p in sorted(d.glob('*.png'))] + ['']
+            lines += [f'![{p.stem}]({Path(os.path.relpath(p, dest.parent)).as_posix()})' for p in sorted(d.glob('*.png'))] + ['']
+    if missing:
+        todo = [e for e in REGISTRY.values() if e.name not in runs]
+        if todo: lines += ['## Not run yet', '', *[f'- `{e.name}` ({e.paper}, {e.ref}): {e.title}' for e in todo], '']
     lines[1:1] = [f'{len(runs)} entries run, {sum(r["ok"] for r in runs.values())} ok; {n_held} of {n_claims} claims held.', '']
-    dest = Path(dest) if dest else out/'report.md'
     dest.write_text('\n'.join(lines))
     return dest
+
+def collect(out, # a `reproduce` output folder
+            figures=None) -> list:
+    "Copy each entry that ran ok in `out` (tables, measured times, claims, run.json, figures) into `paper_figures/results/<name>/`, replacing an earlier copy; returns the names copied."
+    import shutil
+    out, res, done = Path(out), figures_dir(figures)/'results', []
+    for e in REGISTRY.values():
+        rj = out/e.name/'run.json'
+        if not rj.exists() or not json.loads(rj.read_text())['ok']: continue
+        d = res/e.name
+        if d.exists(): shutil.rmtree(d)
+        d.mkdir(parents=True)
+        for f in sorted((out/e.name).iterdir()):
+            if f.is_file() and f.suffix in ('.csv', '.json', '.png'): shutil.copy2(f, d/f.name)
+        done.append(e.name)
+    return done
+
+RESULTS_INTRO = [
+    "Our numbers beside the published ones, entry by entry, with the scale and hardware each was run at, its run time,",
+    "and for every claim of the papers whether it held, and why not where it did not. The three scales:",
+    "`smoke` (CI: tiny models, seconds), `local` (the synthetic benchmark at full size, MobileNetV2 on real photos and",
+    "networks trained here, on a CPU or one GPU) and `paper` (the papers' datasets and weights). The entries below were",
+    "run at `local` scale unless their line says otherwise; each was copied here by",
+    "`xai-repro results --from paper_figures/_out/local` after its run, so entries may come from different sessions.", '']
+
+def results(figures=None) -> Path:
+    "Write `paper_figures/RESULTS.md` from the runs collected in `paper_figures/results/` and the explanations in `paper_figures/results/notes.json`."
+    fig = figures_dir(figures)
+    nf = fig/'results'/'notes.json'
+    notes = json.loads(nf.read_text()) if nf.exists() else {}
+    return report(fig/'results', figures, fig/'RESULTS.md', 'Reproduction results', notes, RESULTS_INTRO, missing=True)
 
 # %% ../nbs/90_reproduce.ipynb #d08fce98
 def _parser():
@@ -341,6 +425,9 @@ def _parser():
     rp = sub.add_parser('report', help='build report.md from a reproduce run')
     rp.add_argument('--out', default='paper_figures/_out')
     rp.add_argument('--figures')
+    rs = sub.add_parser('results', help='rebuild paper_figures/RESULTS.md, first collecting the entries run ok in --from')
+    rs.add_argument('--from', dest='src', metavar='OUT', help='a reproduce output folder to collect into paper_figures/results/')
+    rs.add_argument('--figures')
     return p
 
 def main(argv=None) -> int:
@@ -355,12 +442,16 @@ def main(argv=None) -> int:
             if a.device.startswith('cuda'):
                 import torch
                 if not torch.cuda.is_available(): raise ValueError("--device cuda given but torch sees no CUDA device")
+            from xai_repro.distributed import is_main
             df = reproduce(select(a.paper, a.only), a.scale, a.device, a.data_root, a.out, a.figures)
-            print(f"{int(df.ok.sum())}/{len(df)} notebooks ran in {df.seconds.sum():.0f}s; outputs in {a.out}")
+            if is_main(): print(f"{int(df.ok.sum())}/{len(df)} notebooks ran in {df.seconds.sum():.0f}s; outputs in {a.out}")
             for r in df[~df.ok].itertuples(): print(f"FAILED {r.name}: {r.error}")
             return 0 if df.ok.all() else 1
         elif a.cmd == 'report':
             print(report(a.out, a.figures))
+        elif a.cmd == 'results':
+            if a.src: print('collected:', ' '.join(collect(a.src, a.figures)) or 'nothing (no entry ran ok there)')
+            print(results(a.figures))
     except (ValueError, FileNotFoundError) as ex:
         print(f"xai-repro: error: {ex}", file=sys.stderr); return 2
     return 0
