@@ -126,8 +126,8 @@ class AnteHoc(nn.Module):
         return (self.weight_net(sams) * sams).sum(1)
 
     def imap(self, x:torch.Tensor, *args, **kw) -> torch.Tensor:
-        "Interpretation maps B×H×W at `x`'s size (extra arguments go to the model, e.g. a captioner's tokens)."
-        with torch.no_grad(): return self.combine(self.run(x, *args, **kw)[1])
+        "Interpretation maps B×H×W at `x`'s size (extra arguments go to the model, e.g. a captioner's tokens), computed in eval mode; the model's modes are restored."
+        with ModelGuard(self, train=False), torch.no_grad(): return self.combine(self.run(x, *args, **kw)[1])
 
     def energy(self, x:torch.Tensor, *args, **kw) -> torch.Tensor:
         "Energy maps x ⊙ I_map (Sec. 2.1)."
