@@ -11,11 +11,12 @@ from .explainer import register_method
 from . import distributed
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'AGF_METHODS', 'AGF_TABLE5', 'AGF_PAPER_IMAGES', 'AGF_SIGNED', 'SSL_MODES', 'ROT_RECIPES', 'n_max',
-           'delta_shift', 'guided_factorization', 'ones_response', 'interaction', 'AGFRules', 'reweighted_scores',
-           'AGF', 'agf_setups', 'negative_perturbation_rows', 'two_object_setup', 'segmentation_setups',
-           'segmentation_rows', 'class_specificity', 'NeighbourOffset', 'latents', 'neighbour_offsets', 'train_rotnet',
-           'ssl_rows', 'Probe', 'linear_probes', 'shallower_layer', 'GradientSHAP', 'DeepLIFTSHAP']
+__all__ = ['ABLATIONS', 'AGF_METHODS', 'AGF_TABLE5', 'AGF_PAPER_IMAGES', 'AGF_SIGNED', 'SSL_MODES', 'ROT_RECIPES',
+           'SSL_CHECKPOINTS', 'n_max', 'delta_shift', 'guided_factorization', 'ones_response', 'interaction',
+           'AGFRules', 'reweighted_scores', 'AGF', 'agf_setups', 'negative_perturbation_rows', 'two_object_setup',
+           'imagenet_seg_setup', 'segmentation_setups', 'segmentation_rows', 'class_specificity', 'NeighbourOffset',
+           'latents', 'neighbour_offsets', 'train_rotnet', 'ssl_rows', 'Probe', 'probe_data', 'linear_probes',
+           'ssl_network', 'ssl_segmentation_rows', 'shallower_layer', 'GradientSHAP', 'DeepLIFTSHAP']
 
 # %% ../nbs/34_agf.ipynb #agf00006
 def n_max(a:torch.Tensor) -> torch.Tensor:
@@ -192,20 +193,33 @@ def two_object_setup(setup, # a synthetic `experiment.Setup` (its network, image
                    masks=torch.cat([d['masks'][:, 0], d['masks'][:, 1]]), boxes=None, key=key_of(setup.key, 'two-object', n, seed),
                    info=dict(setup.info, images=n, explained='each of the two classes'))
 
+def imagenet_seg_setup(data_root, # the folder holding gtsegs_ijcv.mat
+                       n:int|None=None, # the first `n` images
+                       model=None, # default: the pretrained VGG-19
+                      ):
+    "ImageNet-Segmentation's images and object masks with a network (default: the pretrained VGG-19), each image explained for the network's top class."
+    from xai_repro.experiment import Setup, key_of
+    from xai_repro.core import unwrap
+    from xai_repro.datasets import imagenet_seg
+    from xai_repro.models import load_model, imagenet_classes
+    if data_root is None: raise FileNotFoundError("paper scale needs data_root: a folder holding gtsegs_ijcv.mat")
+    ds = imagenet_seg(Path(data_root), n=n)
+    x = torch.stack([ds[i][0] for i in range(len(ds))])
+    masks = torch.stack([ds.annotation(i)['mask'] for i in range(len(ds))])
+    net = load_model('vgg19', pretrained=True) if model is None else model
+    mkey = None if model is None else sum(p.double().sum().item() for p in model.parameters())
+    return Setup('VGG-19' if model is None else type(unwrap(net)).__name__, net, x, torch.zeros(len(x), dtype=torch.long), key_of('imagenet_seg', str(data_root), n, mkey), masks=masks,
+                 paper_name='VGG-19', classes=imagenet_classes()).predicted()
+
 def segmentation_setups(scale:str, cache=None, data_root=None, n:int|None=None) -> list:
     "(dataset, setup) pairs of Table 3 at `scale`: setups whose `y` is the explained class and `masks` its object."
     from xai_repro.experiment import Setup, key_of
     if scale != 'paper':
         return [p for s in agf_setups(scale, cache, n=n) for p in (('ImageNet-Seg', s.predicted()), ('VOC 2012', two_object_setup(s)))]
-    from xai_repro.datasets import imagenet_seg, voc
-    from xai_repro.models import load_model, imagenet_classes
+    from xai_repro.datasets import voc
     if data_root is None: raise FileNotFoundError("paper scale needs data_root: a folder holding gtsegs_ijcv.mat and VOCdevkit/VOC2012/")
-    vgg = load_model('vgg19', pretrained=True)
-    ds = imagenet_seg(Path(data_root), n=n)
-    x = torch.stack([ds[i][0] for i in range(len(ds))])
-    masks = torch.stack([ds.annotation(i)['mask'] for i in range(len(ds))])
-    seg = Setup('VGG-19', vgg, x, torch.zeros(len(x), dtype=torch.long), key_of('imagenet_seg', str(data_root), n), masks=masks,
-                paper_name='VGG-19', classes=imagenet_classes()).predicted()
+    seg = imagenet_seg_setup(data_root, n)
+    vgg = seg.model
     from xai_repro.data import finetune
     tr, va = voc(data_root, 'train', task='classification'), voc(data_root, 'val', task='segmentation', n=n)
     net = finetune(vgg, tr, n_classes=20, multi_label=True, epochs=10, lr=1e-3, bs=32).model.eval()
@@ -248,7 +262,9 @@ def class_specificity(setup, method:str, kw:dict|None=None, cache=None, batch_si
 # %% ../nbs/34_agf.ipynb #agf00051
 SSL_MODES = ('Δ', 'Σ', 'w/o')
 ROT_RECIPES = {'smoke': dict(size=32, n_train=256, epochs=1, lr=5e-3, model_kw=dict(widths=(8, 16))),
-               'local': dict(size=64, n_train=4000, epochs=6, lr=5e-3, model_kw=None)}
+               'local': dict(size=64, n_train=4000, epochs=6, lr=5e-3, model_kw=None),
+               # paper: the linear probes of Figure 4b on `per_class` ImageNet training images of each class
+               'paper': dict(size=224, per_class=50, epochs=10, lr=1e-3, model_kw=None)}
 
 class NeighbourOffset(nn.Module):
     "`model` with a constant per-image vector added to its logits (batch of B images ↔ B×K `offset`): φ_τ(φ_F(x) ∓ L_N) = model(x) ∓ W·L_N."
@@ -338,33 +354,86 @@ class Probe(nn.Module):
         return self
     def forward(self, x): return self.fc(torch.flatten(self.pool(self.trunk(x)), 1))
 
-def linear_probes(rotnet:nn.Module, # a `train_rotnet` network (VGG-style: `inner.features` in stages ending with a max-pool)
-                  scale:str='local', cache=None, n_classes:int=10, seed:int=0, device=None) -> dict:
-    "One linear probe per stage of the RotNet, trained on labelled synthetic images (cached): {'stage k': Probe}."
+def probe_data(scale:str='local', data_root=None, seed:int=0) -> tuple:
+    "(train, valid) labelled images for the linear probes: synthetic at `smoke`/`local`; at `paper` the first `per_class` images of every class folder of data_root/imagenet/train (validated on the first 2 of each)."
+    from xai_repro.data import synth_shapes, SynthDataset
+    r = ROT_RECIPES[scale]
+    if scale != 'paper':
+        d = synth_shapes(r['n_train'], size=r['size'], context=0.5, seed=(seed, 8))
+        return SynthDataset(d['x'], d['y']), SynthDataset(d['x'][:256], d['y'][:256])
+    from xai_repro.datasets import imagenet_val
+    if data_root is None: raise FileNotFoundError("paper scale needs data_root: a folder holding imagenet/train (class folders) for the linear probes")
+    ds = imagenet_val(Path(data_root)/'imagenet'/'train', size=r['size'], resize='center_crop')
+    first, valid, seen = [], [], {}
+    for i, c in enumerate(ds._targets):  # files are sorted by class: the first images of each class
+        seen[c] = seen.get(c, 0) + 1
+        if seen[c] <= r['per_class']: first.append(i)
+        if seen[c] <= 2: valid.append(i)
+    return torch.utils.data.Subset(ds, first), torch.utils.data.Subset(ds, valid)
+
+def linear_probes(rotnet:nn.Module, # the RotNet: `inner.features` in stages ending with a max-pool (`train_rotnet`'s VGG, or an AlexNet)
+                  scale:str='local', cache=None, n_classes:int=10, seed:int=0, device=None,
+                  data=None, # (train, valid) datasets of labelled images (default: `probe_data(scale)`)
+                 ) -> dict:
+    "One linear probe per stage of the RotNet, trained on labelled images (cached): {'stage k': Probe}."
     import copy
-    from xai_repro.data import synth_shapes, fit_learner, SynthDataset
+    from xai_repro.data import fit_learner
     from xai_repro.experiment import key_of
     from xai_repro.models import Normalized
     from fastai.metrics import accuracy
     r = ROT_RECIPES[scale]
     feats = rotnet.inner.features
     ends = [i for i, m in enumerate(feats) if isinstance(m, nn.MaxPool2d)]
-    d = synth_shapes(r['n_train'], size=r['size'], context=0.5, seed=(seed, 8))
+    train, valid = data if data is not None else probe_data(scale, seed=seed)
     probes = {}
     for k, e in enumerate(ends, 1):
         trunk = Normalized(copy.deepcopy(feats[:e + 1]), rotnet.mean.flatten().tolist(), rotnet.std.flatten().tolist())
-        ch = next(m.num_features for m in reversed(feats[:e + 1]) if isinstance(m, nn.BatchNorm2d))
+        ch = next(m.out_channels for m in reversed(feats[:e + 1]) if isinstance(m, nn.Conv2d))
         probe = Probe(trunk, ch, n_classes, layer=f'trunk.inner.{e - 1}')  # CAMs read the stage's last activation
-        path = None if cache is None else Path(cache)/f"probe_{key_of(r, seed, k, sum(p.sum().item() for p in rotnet.parameters()))}.pth"
+        path = None if cache is None else Path(cache)/f"probe_{key_of(r, seed, k, n_classes, len(train), sum(p.sum().item() for p in rotnet.parameters()))}.pth"
         if path is not None and distributed.exists(path): probe.fc.load_state_dict(torch.load(path, map_location='cpu'))
         else:
             torch.manual_seed(seed)
-            fit_learner(probe, SynthDataset(d['x'], d['y']), SynthDataset(d['x'][:256], d['y'][:256]), nn.CrossEntropyLoss(),
-                        r['epochs'], r['lr'], metrics=(accuracy,), seed=seed, device=device)
+            fit_learner(probe, train, valid, nn.CrossEntropyLoss(), r['epochs'], r['lr'], metrics=(accuracy,), seed=seed, device=device)
             probe = probe.cpu()
             if path is not None: distributed.save(probe.fc.state_dict(), path)
         probes[f'stage {k}'] = probe.eval()
     return probes
+
+SSL_CHECKPOINTS = {'SeLa': ('resnet50', 'sela_resnet50.pth', 'fc'), 'SCAN': ('resnet50', 'scan_resnet50.pth', 'fc'),
+                   'RotNet': ('alexnet', 'rotnet_alexnet.pth', 'classifier.6')}
+
+def ssl_network(name:str, # a key of `SSL_CHECKPOINTS`
+                data_root) -> nn.Module:
+    "A self-supervised network of the paper from `data_root/ssl/`: a torchvision state dict of its architecture whose head is the SSL head (SeLa, SCAN: ResNet-50, `fc`; RotNet: AlexNet, `classifier.6`, 4 rotations)."
+    from xai_repro.models import load_model
+    if name not in SSL_CHECKPOINTS: raise ValueError(f"name must be one of {list(SSL_CHECKPOINTS)}, got {name!r}")
+    arch, file, head = SSL_CHECKPOINTS[name]
+    if data_root is None: raise FileNotFoundError(f"paper scale needs data_root: a folder holding ssl/{file}")
+    p = Path(data_root)/'ssl'/file
+    if not p.exists(): raise FileNotFoundError(f"paper scale needs the {name} checkpoint at {p} (a torchvision {arch} state dict, the SSL head as `{head}`)")
+    state = torch.load(p, map_location='cpu')
+    if f'{head}.weight' not in state: raise ValueError(f"{p} is not a torchvision {arch} state dict with the SSL head as `{head}`")
+    net = load_model(arch, pretrained=False, num_classes=state[f'{head}.weight'].shape[0])
+    net.inner.load_state_dict(state)
+    return net.eval()
+
+def ssl_segmentation_rows(seg, # an `experiment.Setup` with object masks
+                          nets:dict, # row label -> a network (an SSL network, or a linear probe)
+                          methods:dict, # row label -> method name
+                          cache=None,
+                          explain:str='prediction', # 'prediction': each network's own top class; 'given': `seg.y`
+                         ) -> list:
+    "Figure 4: pixel accuracy and mAP (in %) of each method's maps against the masks, for each network."
+    from dataclasses import replace
+    from xai_repro.experiment import key_of
+    if explain not in ('prediction', 'given'): raise ValueError(f"explain must be 'prediction' or 'given', got {explain!r}")
+    rows = []
+    for name, net in nets.items():
+        s = replace(seg, model=net, name=name, key=key_of(seg.key, name, sum(p.double().sum().item() for p in net.parameters())))
+        if explain == 'prediction': s = s.predicted()
+        rows += segmentation_rows('ImageNet-Seg', s, {k: (m, {}) for k, m in methods.items()}, cache)
+    return rows
 
 # %% ../nbs/34_agf.ipynb #agf00061
 from .explainer import Explainer, select_output

@@ -75,7 +75,7 @@ def vit_synth(num_classes:int=10, img_size:int=64, patch_size:int=8, embed_dim:i
                              depth=depth, num_heads=num_heads, **kw)
 
 # %% ../nbs/01_models.ipynb #f78f33b8
-_TV = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'vgg11', 'vgg13', 'vgg16', 'vgg19',
+_TV = ['alexnet', 'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'vgg11', 'vgg13', 'vgg16', 'vgg19',
        'vgg11_bn', 'vgg13_bn', 'vgg16_bn', 'vgg19_bn', 'mobilenet_v2', 'convnext_tiny', 'convnext_small', 'convnext_base']
 _TIMM = ['vit_small_patch16_224', 'vit_base_patch16_224', 'deit_small_patch16_224', 'deit_base_patch16_224']
 _SMALL = {'resnet18_small': ResNet18Small, 'vgg_small': VGGSmall, 'vit_synth': vit_synth}
@@ -92,7 +92,7 @@ def default_layer(model:nn.Module) -> str:
         if getattr(m, 'default_layer', None): return m.default_layer
     net = unwrap(model)
     if isinstance(net, torchvision.models.ResNet): return 'layer4'
-    if isinstance(net, (torchvision.models.VGG, VGGSmall)): return _before_last_pool(net.features)
+    if isinstance(net, (torchvision.models.VGG, torchvision.models.AlexNet, VGGSmall)): return _before_last_pool(net.features)
     if isinstance(net, torchvision.models.MobileNetV2): return f'features.{len(net.features) - 1}'
     if isinstance(net, torchvision.models.ConvNeXt): return f'features.{len(net.features) - 1}'
     if hasattr(net, 'blocks') and hasattr(net, 'patch_embed'): return f'blocks.{len(net.blocks) - 1}.norm1'

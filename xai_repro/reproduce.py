@@ -158,8 +158,11 @@ register(
     Entry('agf_table_4', 'agf', 'Table 4', 'agf_ssl.ipynb', 'Self-supervised networks: the nearest-neighbour procedure (Δ, Σ, without) with AGF and RAP',
           _IMAGENET.format('ResNet-50') + '; SeLa and SCAN ResNet-50 checkpoints at data_root/ssl/{sela,scan}_resnet50.pth',
           published='agf_table_4.csv'),
-    Entry('agf_figure_4', 'agf', 'Figure 4', 'agf_ssl.ipynb', "Segmentation by linear probes on a rotation-prediction network's stages (local and smoke scale only)",
-          'not reproduced at paper scale', dict(study='figure')),
+    Entry('agf_figure_4', 'agf', 'Figure 4', 'agf_ssl.ipynb',
+          "Segmentation by the self-supervised networks' maps, and by linear probes on a rotation-prediction network's stages",
+          'gtsegs_ijcv.mat and ImageNet training images (imagenet/train) under --data-root; SeLa, SCAN and RotNet (AlexNet) checkpoints '
+          'at data_root/ssl/{sela_resnet50,scan_resnet50,rotnet_alexnet}.pth; ImageNet validation images (for the networks of Table 4)',
+          dict(study='figure')),
 )
 
 _AH = ('{} at 128x128 under data_root (layouts: xai_repro.datasets.LAYOUTS); ImageNet weights of {} '
