@@ -403,7 +403,8 @@ RESULTS_INTRO = [
     "`smoke` (CI: tiny models, seconds), `local` (the synthetic benchmark at full size, MobileNetV2 on real photos and",
     "networks trained here, on a CPU or one GPU) and `paper` (the papers' datasets and weights). The entries below were",
     "run at `local` scale unless their line says otherwise; each was copied here by",
-    "`xai-repro results --from paper_figures/_out/local` after its run, so entries may come from different sessions.", '']
+    "`xai-repro results --from paper_figures/_out/local` after its run, so entries may come from different sessions.",
+    "Run times are wall times on the hardware named, which was often shared with other runs: read them as upper bounds.", '']
 
 def results(figures=None) -> Path:
     "Write `paper_figures/RESULTS.md` from the runs collected in `paper_figures/results/` and the explanations in `paper_figures/results/notes.json`."
