@@ -278,8 +278,8 @@ def train_synth_model(arch:str='vgg_small', # a small model of `xai_repro.models
     if arch not in ('vgg_small', 'resnet18_small', 'vit_synth'): raise ValueError(f"arch must be 'vgg_small', 'resnet18_small' or 'vit_synth', got {arch!r}")
     if kw.get('multi'): raise ValueError("train_synth_model trains single-label classifiers: multi=True is not supported")
     if model_kw is None: model_kw = synth_model_kw(arch, size)
+    set_seed(seed)  # before the DataLoaders: fastai draws each loader's shuffling seed from Python's `random`
     dls = synth_dls(n_train, n_valid, bs=bs, seed=seed, device=device, size=size, n_classes=n_classes, context=context, **kw)
-    set_seed(seed)
     model = load_model(arch, num_classes=n_classes, eval=False, **model_kw)
     learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, cbs=cbs)
     if quiet: learn.remove_cb(ProgressCallback); learn.logger = lambda *a, **k: None
