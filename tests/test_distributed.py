@@ -29,3 +29,20 @@ def test_sharded_table_equals_single_process(tmp_path):
     assert not list((two/'cache').rglob('*.tmp'))
     assert sorted(p.relative_to(two/'cache') for p in (two/'cache').rglob('*.pt')) == \
            sorted(p.relative_to(one/'cache') for p in (one/'cache').rglob('*.pt'))
+
+def test_data_parallel_training(tmp_path):
+    "fastai training under torchrun (DataParallel): the processes end equal, and equal to one process where no BatchNorm is trained."
+    script = SCRIPT.with_name('_dist_train.py')
+    _run([sys.executable, script, tmp_path/'one'], tmp_path)
+    _run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', script, tmp_path/'two'], tmp_path)
+    one = torch.load(tmp_path/'one'/'rank0.pt')
+    r0, r1 = (torch.load(tmp_path/'two'/f'rank{r}.pt') for r in (0, 1))
+    assert (one['world'], r0['world'], r1['world']) == (1, 2, 2)
+    assert set(one['slices'].values()) == {None} and set(r0['slices'].values()) == {15} and set(r1['slices'].values()) == {16}
+    assert one['losses'] == r0['losses'] == {'graddenoise': 6, 'antehoc': 6, 'disentangle': 6}  # 2 epochs of 3 batches
+    for name, ref in one['states'].items():
+        a, b = r0['states'][name], r1['states'][name]
+        assert max((ref[k] - one['init'][name][k]).abs().max() for k in ref) > 1e-2, name  # it trained
+        assert all(torch.equal(a[k], b[k]) for k in a), name  # gradients averaged: every process takes the same steps
+        if name != 'disentangle':  # its encoders have BatchNorm, whose batch statistics are per process
+            for k in ref: assert torch.allclose(a[k], ref[k], rtol=1e-4, atol=1e-5), (name, k, (a[k] - ref[k]).abs().max())

@@ -3,7 +3,7 @@
 Each paper's entries are the tests of one class, `TestSmoke_<paper>`, and run together (they share the networks they
 train); `pytest -n 2 --dist loadscope` (tools/run_tests.py) keeps a class on one worker and spreads the papers over
 the workers. (`--dist loadgroup` with `xdist_group` marks did not keep the groups together with pytest-xdist 3.8.)"""
-import json, os, subprocess, sys
+import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pandas as pd
 import pytest
@@ -52,6 +52,9 @@ def _smoke_tests(paper):
                 "The entry run by two CPU processes under torchrun (evaluation sharded, Gloo) writes the single-process tables."
                 out, _ = smoke_run(paper, tmp_path_factory)
                 name = TORCHRUN[1]
+                # the single process's trained networks, not its maps or metrics: those are computed sharded. (Networks
+                # trained data-parallel differ slightly: BatchNorm's batch statistics are per process.)
+                shutil.copytree(out/'_cache'/'graddenoise', tmp_path/'_cache'/'graddenoise')
                 env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
                 cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--no-python',
                        Path(sys.executable).parent/'xai-repro', 'reproduce', '--only', name, '--scale', 'smoke', '--out', tmp_path]

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
 from .core import Hooks, ModelGuard, check_images, find_layer, minmax
+from .distributed import average_grads
 from .explainer import Explainer, register_method
 
 # %% auto #0
@@ -174,6 +175,7 @@ class AnteHocCallback(Callback):
             loss = F.mse_loss(self.pred(y2), self.pred(y_first).detach())  # Eq. 3
         grads = torch.autograd.grad(loss, ps, allow_unused=True)
         for p, g in zip(ps, grads): p.grad = g
+        average_grads(ps, len(x))  # under torchrun (`DataParallel`): the mean over every process's images
         self.opt_w.step()
         for p in ps: p.grad = None  # pass 1 of the next batch must not see (and step) a weight-network gradient
         self.interpret_losses.append(loss.item())

@@ -12,13 +12,13 @@ import torch, torch.nn as nn, torch.nn.functional as F
 # %% auto #0
 __all__ = ['SHAPES', 'TEXTURES', 'N_CLASS_SHAPES', 'N_CLASS_TEXTURES', 'RB', 'SCHEDULES', 'synth_classes', 'distractor_kinds',
            'synth_shapes', 'show_synth', 'SynthDataset', 'synth_dls', 'model_logits', 'model_accuracy',
-           'synth_model_kw', 'train_synth_model', 'fit_learner', 'multi_hot', 'label_datasets', 'loss_and_metrics',
-           'finetune', 'photo_dirs', 'photo_table', 'load_photos', 'photo_crops', 'AugmentedFiles', 'mnist_subset',
-           'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv',
-           'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet', 'cifar_fixture', 'cifar',
-           'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture', 'imagenet_seg',
-           'write_fixture', 'ANIMALS10', 'FOOD11_CLASSES', 'AFLW_POINTS', 'LandmarkSet', 'CaptionSet', 'animals10',
-           'animals10_fixture', 'food11', 'food11_fixture', 'aflw2000', 'aflw2000_fixture', 'flickr8k',
+           'synth_model_kw', 'parallel_cbs', 'train_synth_model', 'fit_learner', 'multi_hot', 'label_datasets',
+           'loss_and_metrics', 'finetune', 'photo_dirs', 'photo_table', 'load_photos', 'photo_crops', 'AugmentedFiles',
+           'mnist_subset', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor', 'ImageSet',
+           'read_loc_csv', 'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet',
+           'cifar_fixture', 'cifar', 'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture',
+           'imagenet_seg', 'write_fixture', 'ANIMALS10', 'FOOD11_CLASSES', 'AFLW_POINTS', 'LandmarkSet', 'CaptionSet',
+           'animals10', 'animals10_fixture', 'food11', 'food11_fixture', 'aflw2000', 'aflw2000_fixture', 'flickr8k',
            'flickr8k_fixture']
 
 # %% ../nbs/03_data.ipynb #a355f6ff
@@ -252,6 +252,12 @@ def synth_model_kw(arch:str, size:int=64) -> dict:
     "The `load_model` options `train_synth_model` uses for `arch` when given none (small widths that train in minutes on a CPU)."
     return {'vgg_small': dict(widths=(8, 16, 32, 64)), 'resnet18_small': dict(width=16), 'vit_synth': dict(img_size=size)}[arch]
 
+def parallel_cbs(cbs) -> list:
+    "`cbs` as a list, with `xai_repro.distributed.DataParallel` added under torchrun (several processes)."
+    from fastcore.foundation import L
+    from xai_repro.distributed import dist_env, DataParallel
+    return [*L(cbs), *([DataParallel()] if dist_env()[1] > 1 else [])]
+
 def train_synth_model(arch:str='vgg_small', # a small model of `xai_repro.models`: 'vgg_small', 'resnet18_small' or 'vit_synth'
                       n_train:int=8000, # training images
                       epochs:int=8, # epochs of `fit_one_cycle`
@@ -268,7 +274,7 @@ def train_synth_model(arch:str='vgg_small', # a small model of `xai_repro.models
                       quiet:bool=True, # no progress bar and no epoch table
                       **kw, # passed to `synth_shapes` (multi is not supported here)
                      ):
-    "Train a small CNN (or `vit_synth`) on `synth_shapes` with fastai's `fit_one_cycle`; return the `Learner` (model in eval mode)."
+    "Train a small CNN (or `vit_synth`) on `synth_shapes` with fastai's `fit_one_cycle` (data-parallel under torchrun); return the `Learner` (model in eval mode)."
     from fastai.learner import Learner
     from fastai.metrics import accuracy
     from fastai.callback.schedule import fit_one_cycle  # patches Learner
@@ -281,7 +287,7 @@ def train_synth_model(arch:str='vgg_small', # a small model of `xai_repro.models
     set_seed(seed)  # before the DataLoaders: fastai draws each loader's shuffling seed from Python's `random`
     dls = synth_dls(n_train, n_valid, bs=bs, seed=seed, device=device, size=size, n_classes=n_classes, context=context, **kw)
     model = load_model(arch, num_classes=n_classes, eval=False, **model_kw)
-    learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, cbs=cbs)
+    learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, cbs=parallel_cbs(cbs))
     if quiet: learn.remove_cb(ProgressCallback); learn.logger = lambda *a, **k: None
     learn.fit_one_cycle(epochs, lr)
     learn.model.eval()
@@ -305,7 +311,7 @@ def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pair
                 num_workers:int=0, # data-loading processes (0 for tensors in memory)
                 quiet:bool=True, # no progress bar and no epoch table
                ):
-    "Fit `model` with fastai on `train` (validated on `valid`); return the `Learner` with the model in eval mode."
+    "Fit `model` with fastai on `train` (validated on `valid`; data-parallel under torchrun); return the `Learner` with the model in eval mode."
     from fastai.data.core import DataLoaders
     from fastai.learner import Learner
     from fastai.optimizer import SGD
@@ -320,7 +326,7 @@ def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pair
     dls = DataLoaders.from_dsets(train, valid, bs=bs, device=dev, num_workers=num_workers, drop_last=len(train) > bs)
     kw = dict(opt_func=lambda p, lr: SGD(p, lr, mom=mom, wd=wd)) if schedule == 'paper' else {}
     if splitter is not None: kw['splitter'] = splitter
-    learn = Learner(dls, model, loss_func=loss_func, metrics=list(metrics), cbs=cbs, **kw)
+    learn = Learner(dls, model, loss_func=loss_func, metrics=list(metrics), cbs=parallel_cbs(cbs), **kw)
     if quiet: learn.remove_cb(ProgressCallback); learn.logger = lambda *a, **k: None
     if schedule == 'paper':
         ms = sorted(milestones) if milestones is not None else list(range(step, epochs, step))

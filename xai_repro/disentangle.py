@@ -9,6 +9,7 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
 from .core import find_layer, check_images
+from .distributed import average_grads, broadcast_module
 
 # %% auto #0
 __all__ = ['REDUCTIONS', 'PRETRAININGS', 'DIS_RECIPES', 'DIS_NAMES', 'DIS_PAPER_NAMES', 'DIS_METHODS', 'TRAIN_WNIDS',
@@ -84,6 +85,7 @@ class DisentangleCallback(Callback):
     def _build(self, f, pred):
         n_out = self.n_out or pred.shape[-1]
         self.encoders = nn.ModuleDict(dict(background=DisEncoder(f.shape[1], n_out), content=DisEncoder(f.shape[1], n_out))).to(f.device)
+        broadcast_module(self.encoders)  # under torchrun (`DataParallel`): every process starts from rank 0's encoders
         self.opt_enc = torch.optim.AdamW(self.encoders.parameters(), lr=self.lr, weight_decay=self.wd)
 
     def after_loss(self):
@@ -99,6 +101,7 @@ class DisentangleCallback(Callback):
         self._feat = None
 
     def after_step(self):
+        average_grads(self.encoders.parameters(), len(self.learn.xb[0]))  # under torchrun: the mean over every process's images
         self.opt_enc.step(); self.opt_enc.zero_grad(set_to_none=True)
 
     def before_epoch(self): self._n0 = len(self.losses)

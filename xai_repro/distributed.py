@@ -6,10 +6,12 @@
 from __future__ import annotations
 import os
 from pathlib import Path
-import torch
+import torch, torch.nn as nn
+from fastai.callback.core import Callback
 
 # %% auto #0
-__all__ = ['dist_env', 'is_main', 'barrier', 'shard', 'gather', 'exists', 'save']
+__all__ = ['dist_env', 'is_main', 'barrier', 'shard', 'gather', 'exists', 'save', 'average_grads', 'broadcast_module',
+           'DataParallel']
 
 # %% ../nbs/92_distributed.ipynb #dd000006
 def dist_env() -> tuple:
@@ -84,3 +86,48 @@ def save(obj, path):
         torch.save(obj, tmp); tmp.replace(path)
     barrier()
     return path
+
+# %% ../nbs/92_distributed.ipynb #dd000017
+def average_grads(params, # parameters whose `.grad` this process computed as a mean over its own items
+                  n:int, # this process's items
+                 ):
+    "Replace every `.grad` by the mean over all processes' items, Σ_r n_r·g_r / Σ_r n_r, in one all-reduce (nothing in a single process)."
+    if dist_env()[1] == 1: return
+    ps = [p for p in params if p.grad is not None]
+    if not ps: return
+    g0 = ps[0].grad
+    flat = torch.cat([p.grad.reshape(-1).float() * n for p in ps] + [torch.full((1,), float(n), device=g0.device)])
+    torch.distributed.all_reduce(flat)
+    i, total = 0, flat[-1]
+    for p in ps:
+        k = p.grad.numel()
+        p.grad.copy_((flat[i:i + k] / total).view_as(p.grad)); i += k
+
+def broadcast_module(module:nn.Module) -> nn.Module:
+    "`module` with rank 0's parameters and buffers in every process (unchanged in a single process)."
+    if dist_env()[1] > 1:
+        with torch.no_grad():
+            for t in [*module.parameters(), *module.buffers()]: torch.distributed.broadcast(t.data, 0)
+    return module
+
+class DataParallel(Callback):
+    "Data-parallel fastai training under torchrun: each process computes the loss of its contiguous slice of every training batch, the gradients are averaged over the processes before the step (`average_grads`), and every process starts from and ends with rank 0's weights and buffers."
+    order = -5  # slice the batch before the training callbacks read it
+    def before_fit(self):
+        self.rank, self.world = dist_env()
+        self.n = None
+        broadcast_module(self.learn.model)
+
+    def before_batch(self):
+        if not self.training or self.world == 1: return
+        n = len(self.learn.xb[0])
+        if n < self.world: raise ValueError(f"a training batch of {n} items cannot be split over {self.world} processes: use a batch size of at least {self.world}")
+        own = slice(n * self.rank // self.world, n * (self.rank + 1) // self.world)
+        cut = lambda b: tuple(t[own] if isinstance(t, torch.Tensor) else t for t in b)
+        self.learn.xb, self.learn.yb = cut(self.learn.xb), cut(self.learn.yb)
+        self.n = own.stop - own.start
+
+    def after_backward(self):
+        if self.world > 1: average_grads(self.learn.model.parameters(), self.n)
+
+    def after_fit(self): broadcast_module(self.learn.model)
