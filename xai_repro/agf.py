@@ -311,6 +311,7 @@ def train_rotnet(scale:str='local', cache=None, arch:str='vgg_small', seed:int=0
     from fastai.metrics import accuracy
     r = ROT_RECIPES[scale]
     kw = r['model_kw'] or synth_model_kw(arch, r['size'])
+    torch.manual_seed(seed)  # the initial weights do not depend on what ran before
     model = load_model(arch, num_classes=4, **kw)
     path = None if cache is None else Path(cache)/f"rotnet_{arch}_{key_of(r, seed)}.pth"
     if path is not None and distributed.exists(path):
@@ -318,7 +319,6 @@ def train_rotnet(scale:str='local', cache=None, arch:str='vgg_small', seed:int=0
     x = synth_shapes(r['n_train'], size=r['size'], context=0.5, seed=(seed, 7))['x']
     xr = torch.cat([torch.rot90(x, k, (2, 3)) for k in range(4)])
     yr = torch.arange(4).repeat_interleave(len(x))
-    torch.manual_seed(seed)
     learn = fit_learner(model, SynthDataset(xr, yr), SynthDataset(xr[::16], yr[::16]), nn.CrossEntropyLoss(), r['epochs'], r['lr'],
                         metrics=(accuracy,), seed=seed, device=device)
     model = learn.model.cpu().eval()
@@ -389,11 +389,11 @@ def linear_probes(rotnet:nn.Module, # the RotNet: `inner.features` in stages end
     for k, e in enumerate(ends, 1):
         trunk = Normalized(copy.deepcopy(feats[:e + 1]), rotnet.mean.flatten().tolist(), rotnet.std.flatten().tolist())
         ch = next(m.out_channels for m in reversed(feats[:e + 1]) if isinstance(m, nn.Conv2d))
+        torch.manual_seed(seed)  # the probe's initial weights do not depend on what ran before
         probe = Probe(trunk, ch, n_classes, layer=f'trunk.inner.{e - 1}')  # CAMs read the stage's last activation
         path = None if cache is None else Path(cache)/f"probe_{key_of(r, seed, k, n_classes, len(train), sum(p.sum().item() for p in rotnet.parameters()))}.pth"
         if path is not None and distributed.exists(path): probe.fc.load_state_dict(torch.load(path, map_location='cpu'))
         else:
-            torch.manual_seed(seed)
             fit_learner(probe, train, valid, nn.CrossEntropyLoss(), r['epochs'], r['lr'], metrics=(accuracy,), seed=seed, device=device)
             probe = probe.cpu()
             if path is not None: distributed.save(probe.fc.state_dict(), path)

@@ -174,11 +174,13 @@ def run_method(setup:Setup, method:str, # a name of `xai_repro.explain.METHODS`
     own = shard(len(setup.x), batch_size)
     for i in range(own.start, own.stop, batch_size):
         xb, yb = setup.x[i:i + batch_size].to(dev), setup.y[i:i + batch_size].to(dev)
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        maps.append(ex(xb, yb).cpu())
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
+        with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []):
+            torch.manual_seed(i)  # a stochastic explainer (SmoothGrad's noise) draws the same numbers for these images in any run: warm or cold cache, one process or a shard
+            if dev.type == 'cuda': torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            maps.append(ex(xb, yb).cpu())
+            if dev.type == 'cuda': torch.cuda.synchronize()
+            times.append(time.perf_counter() - t0)
         if hasattr(ex, 'iterations'): iters.append(ex.iterations.clone())
     got = gather(dict(maps=maps, times=times, iters=iters))  # every process's batches, in image order
     res = dict(maps=torch.cat(got['maps']), seconds_per_batch=sum(got['times']) / len(got['times']), batch_size=batch_size,
