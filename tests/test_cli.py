@@ -34,3 +34,8 @@ def test_report_without_runs(root, tmp_path):
 def test_figures_dir_missing(tmp_path):
     r = xr('reproduce', '--figures', str(tmp_path), '--only', 'synth_samples', cwd=tmp_path)
     assert r.returncode == 2 and 'no paper_figures/ folder found' in r.stderr
+
+def test_default_out_follows_scale(tmp_path):
+    "Without --out, reproduce and report use paper_figures/_out/<scale> (where `make reproduce` writes)."
+    r = xr('report', '--scale', 'smoke', cwd=tmp_path)
+    assert r.returncode == 2 and 'paper_figures/_out/smoke' in r.stderr

@@ -424,10 +424,11 @@ def _parser():
     r.add_argument('--scale', default='local', choices=SCALES)
     r.add_argument('--device', default='cpu', help='cpu or cuda')
     r.add_argument('--data-root', help='folder holding the datasets (needed at paper scale)')
-    r.add_argument('--out', default='paper_figures/_out', help='output folder')
+    r.add_argument('--out', help='output folder (default: paper_figures/_out/<scale>, where `make reproduce` writes)')
     r.add_argument('--figures', help='the paper_figures/ folder (default: found from the working directory)')
     rp = sub.add_parser('report', help='build report.md from a reproduce run')
-    rp.add_argument('--out', default='paper_figures/_out')
+    rp.add_argument('--scale', default='local', choices=SCALES, help='the run to report on when --out is not given')
+    rp.add_argument('--out', help='the reproduce output folder (default: paper_figures/_out/<scale>)')
     rp.add_argument('--figures')
     rs = sub.add_parser('results', help='rebuild paper_figures/RESULTS.md, first collecting the entries run ok in --from')
     rs.add_argument('--from', dest='src', metavar='OUT', help='a reproduce output folder to collect into paper_figures/results/')
@@ -437,6 +438,7 @@ def _parser():
 def main(argv=None) -> int:
     "Entry point of the `xai-repro` command."
     a = _parser().parse_args(argv)
+    if a.cmd in ('reproduce', 'report') and a.out is None: a.out = f'paper_figures/_out/{a.scale}'
     try:
         if a.cmd == 'list':
             w = max(len(e.name) for e in REGISTRY.values())
