@@ -47,6 +47,9 @@ def test_bad_input(name, cnn, vit):
     with pytest.raises(ValueError, match='non-finite'): e(bad)
     with pytest.raises(ValueError, match='4 dims'): e(x[0])
     with pytest.raises(ValueError, match='channels'): e(x[:, :1])
+    with pytest.raises(ValueError, match='empty batch'): e(x[:0])
+    with pytest.raises(TypeError, match='one int per image'): e(x, 'cat')
+    with pytest.raises(TypeError, match='integer class indices'): e(x, 1.5)
 
 @pytest.mark.parametrize('name', [m for m in SHARED if m != 'fakecam'])  # Fake-CAM never runs the model
 @pytest.mark.parametrize('fail_at', [1, 2])

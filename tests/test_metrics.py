@@ -271,6 +271,20 @@ def test_salt_pepper():
     assert torch.equal(xn, M.salt_pepper(x, .3, seed=5)) and not torch.equal(xn, M.salt_pepper(x, .3, seed=6))
     assert torch.equal(M.salt_pepper(x[1:], .3, seed=5, index=[1, 2]), xn[1:])
     with pytest.raises(ValueError, match='fraction'): M.salt_pepper(x, 1.5)
+    with pytest.raises(ValueError, match='4 dims'): M.salt_pepper(x[0], .3)
+    with pytest.raises(ValueError, match='non-finite'): M.salt_pepper(x.masked_fill(x > .9, float('nan')), .3)
+    with pytest.raises(ValueError, match='got 1 indices for 3 images'): M.salt_pepper(x, .3, index=[0])
+
+def test_bad_index_and_target_elsewhere(net, batch):
+    x, sal = batch
+    with pytest.raises(ValueError, match='got 1 indices for 5 images'): M.aopc(net, x, sal, patch=4, regions=2, fill='uniform', index=[0])
+    with pytest.raises(ValueError, match='got 1 indices for 5 images'):
+        M.max_sensitivity(net, x, sal, explainer=lambda x, t: sal[:len(x)], index=[0])
+    with pytest.raises(ValueError, match='out of range'): M.complexity(net, x, sal, target=-5)
+    with pytest.raises(ValueError, match='got 2 targets'): M.complexity(net, x, sal, target=[1, 2])
+    with pytest.raises(ValueError, match='must be non-negative'): M.deletion(net, x, sal, target=-1)
+    # a bad x is named as such, before the maps are compared with it
+    with pytest.raises(ValueError, match='4 dims'): M.drop_inc_win(net, x[0], sal, threshold=.5)
 
 def _synthetic(n=6):
     try:
@@ -308,6 +322,11 @@ def test_evaluate_pred_and_errors(net):
     with pytest.raises(ValueError, match='unknown metric'): M.evaluate(net, (x, y), 'gradcam', ['nosuchmetric'], progress=False)
     with pytest.raises(ValueError, match='needs the explainer'):
         M.evaluate(net, (x, y), GradCAM(net)(x, y), ['coherency'], progress=False)
+    with pytest.raises(ValueError, match='got 1 labels for 4 images'): M.evaluate(net, (x, y[:1]), 'gradcam', ['ad'], progress=False)
+    with pytest.raises(ValueError, match='got 6 labels for 4 images'):
+        M.evaluate(net, (x, torch.arange(6)), 'gradcam', ['ad'], progress=False)
+    with pytest.raises(ValueError, match='holds 2 maps'):
+        M.evaluate(net, (x, y), GradCAM(net)(x, y)[:2], ['ad'], batch_size=2, progress=False)
 
 def test_stability(net):
     x, y = _synthetic(4)

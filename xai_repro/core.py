@@ -118,12 +118,14 @@ def check_targets(target, # None, an int, or one int per image (list or tensor)
                   device=None) -> torch.Tensor|None:
     "Targets as a LongTensor of length `n` (None stays None); out-of-range classes raise `ValueError`."
     if target is None: return None
-    t = torch.as_tensor(target, device=device)
+    try: t = torch.as_tensor(target, device=device)
+    except (TypeError, ValueError, RuntimeError): raise TypeError(f"target must be None, an int, or one int per image; got {target!r}") from None
     if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool: raise TypeError(f"target must be integer class indices, got {t.dtype}")
     t = t.long().reshape(-1)
     if t.numel() == 1: t = t.expand(n).clone()
     if t.numel() != n: raise ValueError(f"got {t.numel()} targets for {n} images")
-    if (t < 0).any() or (n_classes is not None and (t >= n_classes).any()):
+    if (t < 0).any(): raise ValueError(f"target {t.tolist()} out of range: class indices must be non-negative")
+    if n_classes is not None and (t >= n_classes).any():
         raise ValueError(f"target {t.tolist()} out of range for a model with {n_classes} classes")
     return t
 

@@ -140,12 +140,8 @@ class Explainer:
     def check(self, x, target):
         "Reject bad input before any work: rank, channels, non-finite values, target count."
         check_images(x, in_channels(self.model))
-        if target is not None:
-            t = torch.as_tensor(target)
-            if t.numel() not in (1, len(x)): raise ValueError(f"got {t.numel()} targets for {len(x)} images (give one, or one per image)")
-            if t.is_floating_point() or (t < 0).any(): raise ValueError(f"targets must be non-negative class indices, got {t.tolist()}")
-            return check_targets(target, len(x), None, x.device)
-        return None
+        if len(x) == 0: raise ValueError(f"x is an empty batch (shape {tuple(x.shape)}): nothing to explain")
+        return check_targets(target, len(x), None, x.device)
 
     def __call__(self, x:torch.Tensor, target=None) -> torch.Tensor:
         "Explain a batch: B×H×W maps at `x`'s resolution, on `x`'s device."

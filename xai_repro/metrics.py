@@ -132,7 +132,7 @@ def drop_inc_win(model:nn.Module, x:torch.Tensor, # images in [0,1]
                  threshold:float|None=None, # binarize the maps at this value first (the paper's Table 2 uses 0.8)
                  batch_size:int=64, output=None) -> dict:
     "Ante-hoc paper's Drop(%), Inc(%), Win(%) per image (§3.3; E = prob. on x ⊙ sal, I = on x; E ↔ I swapped in the printed formulas); Drop/Inc are NaN where they do not apply."
-    if threshold is not None: sal = (check_maps(sal, x) >= threshold).to(x.dtype)
+    if threshold is not None: sal = (_prepare(model, x, sal)[1] >= threshold).to(x.dtype)
     I, E, _ = _masked_probs(model, x, sal, target, 100, batch_size, output)
     nan = torch.full_like(I, float('nan'))
     res = dict(Drop=torch.where(E < I, 100 * (I - E) / I, nan),
@@ -286,6 +286,13 @@ def _image_generator(seed:int, i:int) -> torch.Generator:
     "A CPU generator seeded from `seed` and an image index, so random draws do not depend on batching."
     return torch.Generator().manual_seed((int(seed) * 1_000_003 + int(i)) % (2 ** 63))
 
+def _indices(index, n:int) -> list:
+    "Image indices for seeding: 0..n-1, or `index`, which must give one per image."
+    if index is None: return list(range(n))
+    idx = [int(i) for i in torch.as_tensor(index).reshape(-1).tolist()]
+    if len(idx) != n: raise ValueError(f"got {len(idx)} indices for {n} images: index gives each image's seeding index")
+    return idx
+
 def aopc(model:nn.Module, x:torch.Tensor, # images in [0,1]
          sal:torch.Tensor, # maps at the images' resolution
          target=None, # class per image: None (top-1 on x), an int, or B ints
@@ -303,8 +310,7 @@ def aopc(model:nn.Module, x:torch.Tensor, # images in [0,1]
     B = len(x)
     rank = _regions(sal if order == 'morf' else -sal, patch, regions)
     if fill == 'uniform':
-        idx = range(B) if index is None else [int(i) for i in index]
-        fill = torch.stack([torch.rand(x.shape[1:], generator=_image_generator(seed, i), dtype=x.dtype) for i in idx]).to(x.device)
+        fill = torch.stack([torch.rand(x.shape[1:], generator=_image_generator(seed, i), dtype=x.dtype) for i in _indices(index, B)]).to(x.device)
     curves, _ = _curves(model, x, fill, rank, list(range(regions + 1)), batch_size, output, target, ref=0)
     res = (100 * (curves[:, :1] - curves).mean(1)).float().to(x.device)
     return (res, curves.float()) if return_curves else res
@@ -338,6 +344,7 @@ def coherency(model:nn.Module, x:torch.Tensor, # images in [0,1]
 def complexity(model:nn.Module, x:torch.Tensor, sal:torch.Tensor, target=None) -> torch.Tensor:
     "Complexity (Poppi et al.; thesis Eq. 1.13) per image in %: 100·‖sal‖₁ / (H·W)."
     x, sal = _prepare(model, x, sal, unit=False)
+    check_targets(target, len(x), None, x.device)  # not used by the metric, but a bad one is the caller's error
     return (100 * sal.abs().flatten(1).sum(1) / sal[0].numel()).float().to(x.device)
 
 def adcc(model:nn.Module, x:torch.Tensor, # images in [0,1]
@@ -370,8 +377,7 @@ def max_sensitivity(model:nn.Module, x:torch.Tensor, # images in [0,1]
     "Max-sensitivity (Yeh et al. 2019) per image: max over `n_samples` δ ~ U[−r, r] of ‖Φ(x+δ) − Φ(x)‖_F / ‖Φ(x)‖_F (Quantus' estimator, thesis setting r = 0.2, 10 samples)."
     x, sal = _prepare(model, x, sal, unit=False)
     _, targ = class_probs(model, x, target, batch_size, output)
-    idx = range(len(x)) if index is None else [int(i) for i in index]
-    gens = [_image_generator(seed, i) for i in idx]
+    gens = [_image_generator(seed, i) for i in _indices(index, len(x))]
     den = sal.flatten(1).double().norm(dim=1)
     best = torch.zeros_like(den)
     for _ in range(n_samples):
@@ -388,11 +394,12 @@ def salt_pepper(x:torch.Tensor, # images in [0,1], B×C×H×W
                 index=None, # image indices for seeding (default 0..B-1)
                ) -> torch.Tensor:
     "Copy of `x` with round(amount·H·W) random pixels per image set to 1 or 0 (equal odds) in every channel; seeded per image."
+    check_images(x, None)
     if not 0 <= amount <= 1: raise ValueError(f"amount is a fraction of pixels in [0, 1], got {amount}")
     B, C, H, W = x.shape
     n = round(amount * H * W)
     out = x.clone().flatten(2)
-    for b, i in enumerate(range(B) if index is None else index):
+    for b, i in enumerate(_indices(index, B)):
         g = _image_generator(seed, i)
         pix = torch.randperm(H * W, generator=g)[:n].to(x.device)
         out[b, :, pix] = (torch.rand(n, generator=g) < .5).to(x)[None].expand(C, n)
@@ -459,6 +466,7 @@ def _batches(data, batch_size:int):
     if isinstance(data, torch.Tensor): data = (data,)
     if isinstance(data, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in data):
         x, y = data[0], (data[1] if len(data) > 1 else None)
+        if y is not None and len(y) != len(x): raise ValueError(f"got {len(y)} labels for {len(x)} images")
         for s in _chunks(len(x), batch_size): yield x[s], (None if y is None else y[s])
         return
     loader = data if isinstance(data, torch.utils.data.DataLoader) else torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
@@ -510,7 +518,9 @@ def evaluate(model:nn.Module, # the classifier, taking images in [0,1]
             else:
                 with torch.no_grad(): targ = select_output(model(xb), output).argmax(1)
             t0 = time.perf_counter()
-            if isinstance(expl, torch.Tensor): sal = expl[idx].to(dev)
+            if isinstance(expl, torch.Tensor):
+                if start + len(xb) > len(expl): raise ValueError(f"the tensor of maps holds {len(expl)} maps, fewer than the images of data (at least {start + len(xb)})")
+                sal = expl[idx].to(dev)
             else: sal = expl(xb, targ)
             if dev.type == 'cuda': torch.cuda.synchronize(dev)
             dt = time.perf_counter() - t0
