@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_reproduce.ipynb #dbc96c06
 from __future__ import annotations
-import argparse, json, os, platform, sys, time, traceback
+import argparse, json, os, platform, shutil, sys, time, traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +12,7 @@ import pandas as pd
 
 # %% auto #0
 __all__ = ['SCALES', 'REGISTRY', 'RESULTS_INTRO', 'Entry', 'register', 'select', 'figures_dir', 'is_time', 'Outputs', 'hardware',
-           'run_entry', 'reproduce', 'report', 'collect', 'results', 'main']
+           'run_entry', 'reproduce', 'report', 'small_png', 'collect', 'results', 'main']
 
 # %% ../nbs/90_reproduce.ipynb #6a8c62f8
 SCALES = ('smoke', 'local', 'paper')
@@ -381,10 +381,24 @@ def report(out='paper_figures/_out', figures=None,
     dest.write_text('\n'.join(lines))
     return dest
 
+def small_png(src, dst, max_bytes:int=400_000, # a figure at most this large is copied as it is
+              max_side:int=1600) -> Path:
+    "Copy the PNG `src` to `dst`, shrunk if it is over `max_bytes`: longer side at most `max_side`, 256 colours, halved until it fits."
+    from PIL import Image
+    src, dst = Path(src), Path(dst)
+    if src.stat().st_size <= max_bytes: shutil.copy2(src, dst); return dst
+    im = Image.open(src).convert('RGB')
+    side = min(max_side, max(im.size))
+    while True:
+        s = side / max(im.size)
+        small = im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.LANCZOS) if s < 1 else im
+        small.quantize(256, method=Image.Quantize.MEDIANCUT).save(dst, 'PNG', optimize=True)
+        if dst.stat().st_size <= max_bytes or side <= 400: return dst
+        side //= 2
+
 def collect(out, # a `reproduce` output folder
             figures=None) -> list:
-    "Copy each entry that ran ok in `out` (tables, measured times, claims, run.json, figures) into `paper_figures/results/<name>/`, replacing an earlier copy; returns the names copied."
-    import shutil
+    "Copy each entry that ran ok in `out` (tables, measured times, claims, run.json, figures shrunk by `small_png`) into `paper_figures/results/<name>/`, replacing an earlier copy; returns the names copied."
     out, res, done = Path(out), figures_dir(figures)/'results', []
     for e in REGISTRY.values():
         rj = out/e.name/'run.json'
@@ -393,7 +407,9 @@ def collect(out, # a `reproduce` output folder
         if d.exists(): shutil.rmtree(d)
         d.mkdir(parents=True)
         for f in sorted((out/e.name).iterdir()):
-            if f.is_file() and f.suffix in ('.csv', '.json', '.png'): shutil.copy2(f, d/f.name)
+            if not f.is_file(): continue
+            if f.suffix == '.png': small_png(f, d/f.name)
+            elif f.suffix in ('.csv', '.json'): shutil.copy2(f, d/f.name)
         done.append(e.name)
     return done
 
