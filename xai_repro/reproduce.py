@@ -29,6 +29,11 @@ class Entry:
     params:dict=field(default_factory=dict) # extra papermill parameters, by scale (`{'local': {...}}`) or for all scales
     published:str|None=None # CSV of the published numbers, relative to `paper_figures/published/`
 
+    @property
+    def needs_data(self) -> bool:
+        "Whether a `paper`-scale run reads datasets or checkpoints from `--data-root`."
+        return 'data_root' in self.needs or '--data-root' in self.needs
+
     def parameters(self, scale:str) -> dict:
         "Parameters injected for `scale` (besides scale, device, data_root, out_dir)."
         if any(k in SCALES for k in self.params): return dict(self.params.get(scale, {}))
@@ -217,7 +222,9 @@ def select(paper:str|list|None=None, only:list|None=None) -> list:
         if p not in papers: raise ValueError(f"unknown paper {p!r}; registered papers: {', '.join(papers)}")
     for n in only or []:
         if n not in REGISTRY: raise ValueError(f"unknown entry {n!r}; see `xai-repro list`")
-    return [e for e in REGISTRY.values() if (not paper or e.paper in paper) and (not only or e.name in only)]
+    es = [e for e in REGISTRY.values() if (not paper or e.paper in paper) and (not only or e.name in only)]
+    if not es: raise ValueError(f"no entry of paper {', '.join(paper)} is named in --only {' '.join(only)}")
+    return es
 
 # %% ../nbs/90_reproduce.ipynb #5242d520
 def figures_dir(path=None) -> Path:
@@ -340,6 +347,14 @@ def _md_table(df:pd.DataFrame) -> str:
     rows += ['| ' + ' | '.join('' if pd.isna(v) else str(v) for v in r) + ' |' for r in df.itertuples(index=False)]
     return '\n'.join(rows)
 
+def _read_run(path:Path) -> dict:
+    "A run's run.json, checked for the keys the report needs."
+    try: r = json.loads(path.read_text())
+    except json.JSONDecodeError as ex: raise ValueError(f"{path} is not valid JSON ({ex}); rerun that entry") from None
+    lost = [k for k in ('scale', 'hardware', 'seconds', 'ok', 'error') if k not in r]
+    if lost: raise ValueError(f"{path} lacks {', '.join(lost)}; rerun that entry")
+    return r
+
 def report(out='paper_figures/_out', figures=None,
            dest=None, # the Markdown file (default `out/report.md`); figures are linked relative to it
            title:str='xai_repro reproduction report',
@@ -351,7 +366,8 @@ def report(out='paper_figures/_out', figures=None,
     out, fig, notes = Path(out), figures_dir(figures), notes or {}
     dest = Path(dest) if dest else out/'report.md'
     lines, n_held, n_claims = [f'# {title}', '', *intro], 0, 0
-    runs = {e.name: json.loads((out/e.name/'run.json').read_text()) for e in REGISTRY.values() if (out/e.name/'run.json').exists()}
+    if not out.is_dir(): raise FileNotFoundError(f"{out} is not a folder: run `xai-repro reproduce --out {out}` first")
+    runs = {e.name: _read_run(out/e.name/'run.json') for e in REGISTRY.values() if (out/e.name/'run.json').exists()}
     if not runs: raise FileNotFoundError(f"no runs found in {out}: run `xai-repro reproduce --out {out}` first")
     for paper in dict.fromkeys(e.paper for e in REGISTRY.values()):
         es = [e for e in REGISTRY.values() if e.paper == paper and e.name in runs]
@@ -400,6 +416,7 @@ def collect(out, # a `reproduce` output folder
             figures=None) -> list:
     "Copy each entry that ran ok in `out` (tables, measured times, claims, run.json, figures shrunk by `small_png`) into `paper_figures/results/<name>/`, replacing an earlier copy; returns the names copied."
     out, res, done = Path(out), figures_dir(figures)/'results', []
+    if not out.is_dir(): raise FileNotFoundError(f"{out} is not a folder: give the output folder of an `xai-repro reproduce` run")
     for e in REGISTRY.values():
         rj = out/e.name/'run.json'
         if not rj.exists() or not json.loads(rj.read_text())['ok']: continue
@@ -451,6 +468,27 @@ def _parser():
     rs.add_argument('--figures')
     return p
 
+def _check_run_args(entries:list, a):
+    "Reject a run that would fail in every notebook: an unusable --device, --out or --data-root."
+    if Path(a.out).exists() and not Path(a.out).is_dir(): raise ValueError(f"--out {a.out} is a file, not a folder")
+    if a.scale == 'paper':
+        need = [e.name for e in entries if e.needs_data]
+        if need and a.data_root is None:
+            raise ValueError(f"--scale paper needs --data-root for {len(need)} of the entries ({', '.join(need[:4])}{', ...' if len(need) > 4 else ''}); "
+                             "`xai-repro list` says what each needs")
+    if a.data_root is not None and not Path(a.data_root).expanduser().is_dir(): raise FileNotFoundError(f"--data-root {a.data_root} is not a folder")
+    if a.device != 'cpu':
+        import torch
+        try: dev = torch.device(a.device)
+        except RuntimeError: raise ValueError(f"--device {a.device!r} is not a torch device (cpu, cuda, cuda:N, mps)") from None
+        if dev.type == 'cuda':
+            if not torch.cuda.is_available(): raise ValueError(f"--device {a.device} given but torch sees no CUDA device")
+            if dev.index is not None and dev.index >= torch.cuda.device_count():
+                raise ValueError(f"--device {a.device}: torch sees only {torch.cuda.device_count()} CUDA device(s)")
+        elif dev.type == 'mps':
+            if not torch.backends.mps.is_available(): raise ValueError("--device mps given but torch sees no MPS device")
+        else: raise ValueError(f"--device {a.device!r}: the notebooks run on cpu, cuda or mps")
+
 def main(argv=None) -> int:
     "Entry point of the `xai-repro` command."
     a = _parser().parse_args(argv)
@@ -461,11 +499,10 @@ def main(argv=None) -> int:
             for e in REGISTRY.values():
                 print(f"{e.name:<{w}}  {e.paper:<11} {e.ref:<11} {e.notebook}  paper scale needs: {e.needs or 'nothing'}")
         elif a.cmd == 'reproduce':
-            if a.device.startswith('cuda'):
-                import torch
-                if not torch.cuda.is_available(): raise ValueError("--device cuda given but torch sees no CUDA device")
+            entries = select(a.paper, a.only)  # before the slow imports: a typo fails at once
+            _check_run_args(entries, a)
             from xai_repro.distributed import is_main
-            df = reproduce(select(a.paper, a.only), a.scale, a.device, a.data_root, a.out, a.figures)
+            df = reproduce(entries, a.scale, a.device, a.data_root, a.out, a.figures)
             if is_main(): print(f"{int(df.ok.sum())}/{len(df)} notebooks ran in {df.seconds.sum():.0f}s; outputs in {a.out}")
             for r in df[~df.ok].itertuples(): print(f"FAILED {r.name}: {r.error}")
             return 0 if df.ok.all() else 1
@@ -474,6 +511,6 @@ def main(argv=None) -> int:
         elif a.cmd == 'results':
             if a.src: print('collected:', ' '.join(collect(a.src, a.figures)) or 'nothing (no entry ran ok there)')
             print(results(a.figures))
-    except (ValueError, FileNotFoundError) as ex:
+    except (ValueError, OSError) as ex:
         print(f"xai-repro: error: {ex}", file=sys.stderr); return 2
     return 0
