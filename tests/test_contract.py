@@ -91,3 +91,21 @@ def test_tuple_and_dict_outputs(cnn):
         def forward(self, x): return {'logits': self.inner(x), 'aux': 0}
     x = torch.rand(2, 3, 32, 32)
     torch.testing.assert_close(explain(TupleOut(cnn), x, 'gradcam', 3), explain(cnn, x, 'gradcam', 3))
+
+def test_constructor_arguments_checked():
+    "Training-time methods reject bad numbers when built, naming the argument; NumPy and 0-d tensor numbers are numbers."
+    import numpy as np
+    from xai_repro.graddenoise import GradDenoiseCallback
+    from xai_repro.disentangle import DisentangleCallback
+    from xai_repro.antehoc import AnteHocCallback, soft_attention
+    from xai_repro.lcam import LCAMLoss
+    assert GradDenoiseCallback(lam=np.float32(.1)).lam == np.float32(.1)
+    assert DisentangleCallback(lam=torch.tensor(.5)).lam == .5
+    for kw, msg in [(dict(n_out=0), 'n_out'), (dict(lr=-1), 'lr must be'), (dict(wd=-1), 'wd must be'), (dict(lam=True), 'lam must be')]:
+        with pytest.raises(ValueError, match=msg): DisentangleCallback(**kw)
+    with pytest.raises(ValueError, match='lr must be'): AnteHocCallback(lr=None)
+    with pytest.raises(TypeError, match='pred must be a function'): AnteHocCallback(pred=5)
+    with pytest.raises(ValueError, match='tau must be'): soft_attention(torch.rand(1, 2, 3, 3), tau=0)
+    with pytest.raises(ValueError, match='l1 must be'): LCAMLoss(l1=-1)
+    with pytest.raises(ValueError, match='l3 must be'): LCAMLoss(l3=float('nan'))
+    with pytest.raises(ValueError, match='eps must be'): LCAMLoss(eps=-1)

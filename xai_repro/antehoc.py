@@ -8,7 +8,7 @@ import math, time
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-from .core import Hooks, ModelGuard, check_images, find_layer, minmax
+from .core import Hooks, ModelGuard, check_images, check_number, find_layer, minmax
 from .distributed import average_grads
 from .explainer import Explainer, register_method
 
@@ -32,6 +32,7 @@ def soft_attention(a:torch.Tensor, # feature maps B×K×h×w of one layer
     a = a.float()
     if callable(kind): return kind(a)
     if kind == 'mean': return minmax(a.mean(1))
+    check_number(tau, 'tau', strict=True)
     if kind != 'softmax': raise ValueError(f"sam must be one of {SAM_KINDS} or a function, got {kind!r}")
     B, K, h, w = a.shape
     z = a.flatten(2)
@@ -92,7 +93,7 @@ class AnteHoc(nn.Module):
         if not self.layer_names: raise ValueError("need at least one layer for the soft-attention maps")
         self._layers = [find_layer(model, n) for n in self.layer_names]
         if isinstance(sam, str) and sam not in SAM_KINDS: raise ValueError(f"sam must be one of {SAM_KINDS} or a function, got {sam!r}")
-        self.sam, self.tau, self.n_maps = sam, tau, len(self.layer_names)
+        self.sam, self.tau, self.n_maps = sam, check_number(tau, 'tau', strict=True), len(self.layer_names)
         if weights == 'pixel': self.weight_net = WeightNet(self.n_maps, hidden)
         elif weights == 'single': self.weight_net = SingleWeights(self.n_maps)
         elif isinstance(weights, nn.Module): self.weight_net = weights
@@ -143,8 +144,8 @@ class AnteHocCallback(Callback):
                  first:str='eval', # 'eval': both predictions of Eq. 3 in eval mode after the step; 'train': Y_first of pass 1
                  opt_func=torch.optim.Adam):
         if first not in ('eval', 'train'): raise ValueError(f"first must be 'eval' or 'train', got {first!r}")
-        if not lr > 0: raise ValueError(f"lr must be > 0, got {lr!r}")
-        self.lr, self.pred, self.first, self.opt_func = lr, pred or (lambda y: y), first, opt_func
+        if pred is not None and not callable(pred): raise TypeError(f"pred must be a function of the model's output, got {type(pred).__name__}")
+        self.lr, self.pred, self.first, self.opt_func = check_number(lr, 'lr', strict=True), pred or (lambda y: y), first, opt_func
         self.interpret_losses, self.epoch_interpret = [], []
 
     def before_fit(self):

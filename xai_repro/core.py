@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #0ae8b17b
 from __future__ import annotations
-import difflib, random, os
+import difflib, math, numbers, random, os
 from contextlib import contextmanager
 import numpy as np
 import torch
@@ -12,8 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['Hooks', 'run_capturing', 'wrapped_chain', 'unwrap', 'find_layer', 'ModelGuard', 'check_images', 'check_targets',
-           'minmax', 'maxabs', 'upsample', 'top_mask', 'keep_top', 'set_seed', 'get_device']
+__all__ = ['Hooks', 'run_capturing', 'wrapped_chain', 'unwrap', 'find_layer', 'ModelGuard', 'check_images', 'check_number',
+           'check_targets', 'minmax', 'maxabs', 'upsample', 'top_mask', 'keep_top', 'set_seed', 'get_device']
 
 # %% ../nbs/00_core.ipynb #9222e882
 class Hooks:
@@ -111,6 +111,19 @@ def check_images(x, channels:int|None=3, # expected channel count, None to accep
     if not x.is_floating_point(): raise TypeError(f"{name} must be a float tensor, got {x.dtype}")
     if not torch.isfinite(x).all(): raise ValueError(f"{name} contains non-finite values (NaN or inf)")
     return x
+
+def check_number(value, name:str, # the argument's name, for the message
+                 low:float=0., # the smallest value allowed
+                 strict:bool=False, # require value > `low`
+                ) -> float:
+    "`value` (a Python, NumPy or 0-d tensor real number) as a float, checked to be finite and ≥ `low` (> `low` if `strict`)."
+    v = None
+    if isinstance(value, (numbers.Real, np.generic, torch.Tensor)) and not isinstance(value, (bool, np.bool_)):
+        try: v = float(value)
+        except (TypeError, ValueError, RuntimeError): v = None
+    if v is None or not math.isfinite(v) or v < low or (strict and v == low):
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {low:g}, got {value!r}")
+    return v
 
 def check_targets(target, # None, an int, or one int per image (list or tensor)
                   n:int, # batch size

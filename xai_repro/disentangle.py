@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-from .core import find_layer, check_images
+from .core import find_layer, check_images, check_number
 from .distributed import average_grads, broadcast_module
 
 # %% auto #0
@@ -62,9 +62,10 @@ class DisentangleCallback(Callback):
                  n_out:int|None=None, # encoder output channels N_C (default: the model's number of classes)
                  lr:float=5e-4, wd:float=1e-4, # the encoders' Adam
                  reduction:str='paper'):
-        if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0): raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
         if reduction not in REDUCTIONS: raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-        self.lam, self.layer, self.n_out, self.lr, self.wd, self.reduction = lam, layer, n_out, lr, wd, reduction
+        if n_out is not None and not (isinstance(n_out, int) and n_out >= 1): raise ValueError(f"n_out must be a positive number of channels or None, got {n_out!r}")
+        self.lam, self.lr, self.wd = check_number(lam, 'lam'), check_number(lr, 'lr', strict=True), check_number(wd, 'wd')
+        self.layer, self.n_out, self.reduction = layer, n_out, reduction
         self.encoders, self.opt_enc, self.losses, self.epoch_losses, self._handles = None, None, [], [], []
 
     def _unhook(self):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-from .core import check_images
+from .core import check_images, check_number
 from .gradient import GuidedSwitch, standard_and_guided_grads, both_input_grads
 from . import distributed
 from pathlib import Path
@@ -42,8 +42,7 @@ class GradDenoiseLoss(NamedTuple):
 
 def _check_options(lam, error):
     if error not in ERRORS: raise ValueError(f"error must be one of {ERRORS}, got {error!r}")
-    if not (isinstance(lam, (int, float)) and lam >= 0 and lam == lam and lam != float('inf')):
-        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
+    check_number(lam, 'lam')
 
 def _ce_sum(logits, target): return F.cross_entropy(logits, target, reduction='sum')
 

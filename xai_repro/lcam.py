@@ -6,7 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
-from .core import Hooks, run_capturing, ModelGuard, find_layer, unwrap, check_images, check_targets, minmax, upsample, get_device, set_seed
+from .core import Hooks, run_capturing, ModelGuard, find_layer, unwrap, check_images, check_number, check_targets, minmax, upsample, get_device, set_seed
 from .models import default_layer
 from .explainer import Explainer, register_method, select_output, in_channels
 from . import distributed
@@ -116,8 +116,9 @@ class LCAMLoss:
                  ce_only:bool=False, # only λ3·CE (the '*' rows of Table 1)
                  authors:bool=False, # area and TV over every label's map of the batch (REFERENCE_NOTES)
                  eps:float|None=None): # offset inside AV's power: default 1e-6 (paper), 5e-4 (authors)
-        self.l1, self.l2, self.l3, self.l4, self.ce_only, self.authors = l1, l2, l3, l4, ce_only, authors
-        self.eps = eps if eps is not None else (5e-4 if authors else 1e-6)
+        self.l1, self.l2, self.l3, self.l4 = (check_number(v, f'l{i}') for i, v in enumerate((l1, l2, l3, l4), 1))
+        self.ce_only, self.authors = ce_only, authors
+        self.eps = check_number(eps, 'eps') if eps is not None else (5e-4 if authors else 1e-6)
         self.last = {}
     def __call__(self, out, *yb) -> torch.Tensor:
         u, L, y, L_all = out
