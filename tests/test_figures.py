@@ -79,6 +79,8 @@ def test_failing_notebook_reported_by_name(tmp_path, root):
         'metadata': {'kernelspec': {'name': 'python3', 'display_name': 'python3', 'language': 'python'}}, 'nbformat': 4, 'nbformat_minor': 4}))
     bad, good = r.Entry('bad_entry', 'x', 'T', 'bad.ipynb'), REGISTRY['synth_samples']
     (figs/good.notebook).write_bytes((root/'paper_figures'/good.notebook).read_bytes())
+    (tmp_path/'out'/good.name).mkdir(parents=True); (tmp_path/'out'/good.name/'stale.csv').write_text('a\n1\n')
     df = reproduce([bad, good], 'smoke', out=tmp_path/'out', figures=figs, progress=False).set_index('name')
+    assert not (tmp_path/'out'/good.name/'stale.csv').exists(), 'a table of an earlier run survived the rerun'
     assert not df.loc['bad_entry', 'ok'] and 'the bad notebook broke' in df.loc['bad_entry', 'error']
     assert df.loc['synth_samples', 'ok']

@@ -313,6 +313,9 @@ def run_entry(e:Entry, scale:str='local', device:str='cpu', data_root=None, out=
     rank = dist_env()[0]
     nb_dir = od if rank == 0 else od/f'_rank{rank}'
     nb_dir.mkdir(parents=True, exist_ok=True)
+    if rank == 0:  # what an earlier run wrote (a table this version no longer makes would be reported as current)
+        for f in od.iterdir():
+            if f.is_file() and f.suffix in ('.csv', '.png', '.json'): f.unlink()
     params = dict(scale=scale, device=device, data_root=str(data_root) if data_root else None, out_dir=str(od), **e.parameters(scale))
     t0, err = time.time(), None
     try:
