@@ -150,3 +150,20 @@ def test_paper_scale_landmarks_and_captions_from_fixtures(tmp_path):
     item = c['train'][0]
     assert item[0].shape == (3, 128, 128) and torch.equal(item[1], item[2])
     with pytest.raises(FileNotFoundError, match='data_root'): landmark_data('paper', 'nose')
+
+def test_capture_does_not_outlive_a_failed_forward():
+    "A forward pass that raises during training leaves the model a plain one: no capturing, no SAMs kept."
+    ah = AnteHoc(classifier(), n_maps=3)
+    calls = []
+    def fail_second(m, i, o):  # the second training-mode call: pass 1 of the second batch (pass 2 runs in eval mode)
+        if m.training: calls.append(1)
+        if len(calls) == 2: raise RuntimeError('the network failed')
+    h = ah.inner.register_forward_hook(fail_second)
+    ds = SynthDataset(torch.rand(32, 3, 32, 32), torch.randint(0, 10, (32,)))
+    try:
+        with pytest.raises(RuntimeError, match='the network failed'):
+            Learner(DataLoaders.from_dsets(ds, ds, bs=8, drop_last=True), ah, loss_func=nn.CrossEntropyLoss(), cbs=[AnteHocCallback()]).fit(1, 1e-3)
+    finally: h.remove()
+    assert ah.capture is False
+    ah.eval(); ah(torch.rand(2, 3, 32, 32))
+    assert ah.sams is None

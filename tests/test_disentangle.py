@@ -100,3 +100,17 @@ def test_paper_scale_data_from_a_fixture(tmp_path):
     xb, yb = d['train'][0]
     assert xb.shape == (3, 224, 224) and 0 <= yb < 5
     with pytest.raises(ValueError, match='lacks'): dis_data('paper', tiny_imagenet_fixture(tmp_path/'b', n=2))
+
+def test_lambda_zero_trains_the_same_weights_with_dropout():
+    "Building the encoders draws no number from the training's random stream: with λ = 0 a network with dropout trains exactly as without the callback."
+    def net():
+        set_seed(0)
+        return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Dropout(0.3),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5))
+    ds = SynthDataset(torch.rand(32, 3, 16, 16), torch.randint(0, 5, (32,)))
+    def train(cbs):
+        m = net(); set_seed(1)
+        Learner(DataLoaders.from_dsets(ds, ds, bs=8, shuffle=False), m, loss_func=nn.CrossEntropyLoss(), cbs=cbs).fit(1, 1e-2)
+        return m.state_dict()
+    base, got = train(None), train(DisentangleCallback(lam=0., layer='2'))
+    assert all(torch.equal(base[k], got[k]) for k in base)

@@ -58,3 +58,23 @@ def test_callback_gives_the_model_back_on_error():
     _, grads, hooks = model_state(net)
     assert hooks == before[2] and grads == before[1]
     assert not torch.overrides._get_current_function_mode_stack()
+
+def test_callback_leaves_nothing_when_another_pre_hook_fails():
+    "A user's forward pre-hook that raises before ours: our hooks come off and no one else's torch function mode is popped."
+    net = NETS['mobilenet_v2 (ReLU6 in place)']()
+    d = synth_shapes(64, size=32, seed=5)
+    ds = SynthDataset(d['x'], d['y'])
+    calls = []
+    def fail_second(m, args):
+        calls.append(1)
+        if len(calls) == 2: raise RuntimeError('the user hook failed')
+    h = net.register_forward_pre_hook(fail_second)
+    try:
+        before = model_state(net)
+        with torch.device('cpu'):  # a mode of the caller's, which must survive
+            depth = len(torch.overrides._get_current_function_mode_stack())
+            with pytest.raises(RuntimeError, match='the user hook failed'):
+                fit_learner(net, ds, ds, nn.CrossEntropyLoss(), 1, 1e-3, bs=16, cbs=[GradDenoiseCallback(lam=1.)])
+            assert len(torch.overrides._get_current_function_mode_stack()) == depth
+        assert model_state(net)[2] == before[2]
+    finally: h.remove()

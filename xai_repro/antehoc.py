@@ -103,6 +103,7 @@ class AnteHoc(nn.Module):
     def forward(self, x, *args, **kw):
         "The model's output; with `capture` set, the SAMs of this call are kept in `sams` (B×η×H×W, detached)."
         if not self.capture: return self.inner(x, *args, **kw)
+        self.capture = False  # for this call only: a forward that raises cannot leave the model capturing
         out, self.sams = self.run(x, *args, **kw)
         return out
 
@@ -187,7 +188,7 @@ class AnteHocCallback(Callback):
     def after_epoch(self):
         new = self.interpret_losses[self._n0:]
         if new: self.epoch_interpret.append(sum(new) / len(new))
-    def after_fit(self): self.learn.model.capture = False
+    def after_fit(self): self.learn.model.capture, self.learn.model.sams, self._sams = False, None, None
 
 # %% ../nbs/35_antehoc.ipynb #ah000018
 @register_method('antehoc')

@@ -85,7 +85,8 @@ class DisentangleCallback(Callback):
 
     def _build(self, f, pred):
         n_out = self.n_out or pred.shape[-1]
-        self.encoders = nn.ModuleDict(dict(background=DisEncoder(f.shape[1], n_out), content=DisEncoder(f.shape[1], n_out))).to(f.device)
+        with torch.random.fork_rng(devices=[f.device] if f.is_cuda else []):  # the training's own random draws (dropout, augmentation) stay as without the callback
+            self.encoders = nn.ModuleDict(dict(background=DisEncoder(f.shape[1], n_out), content=DisEncoder(f.shape[1], n_out))).to(f.device)
         broadcast_module(self.encoders)  # under torchrun (`DataParallel`): every process starts from rank 0's encoders
         self.opt_enc = torch.optim.AdamW(self.encoders.parameters(), lr=self.lr, weight_decay=self.wd)
 

@@ -82,9 +82,12 @@ class GradDenoiseCallback(Callback):
         self._x = x.detach().requires_grad_(True)
         self.learn.xb = (self._x, *self.learn.xb[1:])
         sw = self._sw = GuidedSwitch()
-        def enter(m, args): sw.__enter__()
-        def leave(m, args, out):
-            sw.__exit__(None, None, None); self._unhook()
+        entered = []
+        def enter(m, args): sw.__enter__(); entered.append(True)
+        def leave(m, args, out):  # runs also when the forward raises: leave only what was entered (another pre-hook may have failed first)
+            try:
+                if entered: entered.clear(); sw.__exit__(None, None, None)
+            finally: self._unhook()
         self._handles = [self.learn.model.register_forward_pre_hook(enter),
                          self.learn.model.register_forward_hook(leave, always_call=True)]
 
