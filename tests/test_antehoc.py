@@ -51,7 +51,7 @@ def test_layers_first_and_last_and_bad_eta():
     ah = AnteHoc(m, n_maps=4)
     assert ah.layer_names[0] == names[0] and ah.layer_names[-1] == names[-1] and len(set(ah.layer_names)) == 4
     with pytest.raises(ValueError, match='more than the model'): AnteHoc(m, n_maps=len(names) + 1)
-    with pytest.raises(ValueError, match='positive int'): AnteHoc(m, n_maps=0)
+    with pytest.raises(ValueError, match='n_maps must be an integer >= 1'): AnteHoc(m, n_maps=0)
     with pytest.raises(ValueError, match='unknown layer'): AnteHoc(m, layers=['layer7.conv1'])
     with pytest.raises(ValueError, match='sam must be'): AnteHoc(m, sam='median')
 

@@ -8,7 +8,7 @@ import math, time
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-from .core import Hooks, ModelGuard, check_images, check_number, find_layer, minmax
+from .core import Hooks, ModelGuard, check_count, check_images, check_number, find_layer, minmax
 from .distributed import average_grads
 from .explainer import Explainer, register_method
 
@@ -47,7 +47,7 @@ def conv_names(model:nn.Module) -> list:
 def pick_layers(model:nn.Module, n_maps:int=8) -> list:
     "η = `n_maps` convolution names at evenly spaced indices, the first and the last included (Sec. 3)."
     names = conv_names(model)
-    if not isinstance(n_maps, int) or n_maps < 1: raise ValueError(f"n_maps must be a positive int, got {n_maps!r}")
+    n_maps = check_count(n_maps, 'n_maps')
     if n_maps > len(names): raise ValueError(f"n_maps={n_maps} is more than the model's {len(names)} convolutional layers")
     if n_maps == 1: return [names[-1]]
     return [names[math.floor(i * (len(names) - 1) / (n_maps - 1) + .5)] for i in range(n_maps)]

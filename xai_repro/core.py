@@ -13,7 +13,8 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['Hooks', 'run_capturing', 'wrapped_chain', 'unwrap', 'find_layer', 'ModelGuard', 'check_images', 'check_number',
-           'check_targets', 'minmax', 'maxabs', 'upsample', 'top_mask', 'keep_top', 'set_seed', 'get_device']
+           'check_count', 'check_targets', 'minmax', 'maxabs', 'upsample', 'top_mask', 'keep_top', 'set_seed',
+           'get_device']
 
 # %% ../nbs/00_core.ipynb #9222e882
 class Hooks:
@@ -124,6 +125,14 @@ def check_number(value, name:str, # the argument's name, for the message
     if v is None or not math.isfinite(v) or v < low or (strict and v == low):
         raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {low:g}, got {value!r}")
     return v
+
+def check_count(value, name:str, # the argument's name, for the message
+                low:int=1, # the smallest value allowed
+               ) -> int:
+    "`value` (a Python or NumPy integer, not a bool) as an int, checked to be ≥ `low`: sizes, counts, epochs."
+    if not isinstance(value, (numbers.Integral, np.integer)) or isinstance(value, (bool, np.bool_)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
 
 def check_targets(target, # None, an int, or one int per image (list or tensor)
                   n:int, # batch size

@@ -317,9 +317,9 @@ def fit_learner(model:nn.Module, train, valid, # datasets of (image, label) pair
     from fastai.optimizer import SGD
     from fastai.callback.schedule import ParamScheduler, fit_one_cycle  # patches Learner
     from fastai.callback.progress import ProgressCallback
-    from xai_repro.core import set_seed, get_device
+    from xai_repro.core import set_seed, get_device, check_count, check_number
     if schedule not in SCHEDULES: raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-    if epochs < 1 or lr <= 0: raise ValueError(f"need epochs >= 1 and lr > 0, got epochs={epochs}, lr={lr}")
+    epochs, bs, lr = check_count(epochs, 'epochs'), check_count(bs, 'bs'), check_number(lr, 'lr', strict=True)
     dev = get_device(model, device); model.to(dev)
     set_seed(seed)
     train, valid = (SynthDataset(*d) if isinstance(d, tuple) else d for d in (train, valid))

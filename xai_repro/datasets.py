@@ -248,7 +248,9 @@ def _find_up(root:Path, name:str, levels:int=3):
 def read_loc_csv(path)->dict:
     "ImageId -> (wnids, K×4 float boxes) from an ImageNet `LOC_val_solution.csv` / `LOC_train_solution.csv`"
     out = {}
-    with open(_need(path, 'imagenet'), newline='') as f:
+    p = _need(path, 'imagenet')
+    if p.is_dir(): raise ValueError(f"{p} is a folder: pass the LOC_val_solution.csv (or LOC_train_solution.csv) file itself")
+    with open(p, newline='') as f:
         rd = csv.DictReader(f)
         if rd.fieldnames is None or not {'ImageId','PredictionString'} <= set(rd.fieldnames):
             raise ValueError(f'{path}: expected columns ImageId,PredictionString, got {rd.fieldnames}')

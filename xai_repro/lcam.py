@@ -6,7 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
-from .core import Hooks, run_capturing, ModelGuard, find_layer, unwrap, check_images, check_number, check_targets, minmax, upsample, get_device, set_seed
+from .core import Hooks, run_capturing, ModelGuard, find_layer, unwrap, check_images, check_count, check_number, check_targets, minmax, upsample, get_device, set_seed
 from .models import default_layer
 from .explainer import Explainer, register_method, select_output, in_channels
 from . import distributed
@@ -30,6 +30,7 @@ class LCAM(nn.Module):
                 ):
         super().__init__()
         if variant not in LCAM_VARIANTS: raise ValueError(f"variant must be one of {LCAM_VARIANTS}, got {variant!r}")
+        size = check_count(size, 'size')
         self.model, self.variant, self.output = model, variant, output
         if layer is None: layer = default_layer(model)
         if isinstance(layer, nn.Module):
@@ -177,7 +178,7 @@ def train_lcam(lcam:LCAM, data, # training images: an N×C×H×W tensor, or a da
                seed:int=0, device=None, quiet:bool=True, num_workers:int=0):
     "Train `lcam.attention` with fastai on the frozen classifier's own labels; returns the `Learner`."
     from xai_repro.data import fit_learner
-    if not (isinstance(epochs, int) and epochs >= 1): raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    epochs, bs = check_count(epochs, 'epochs'), check_count(bs, 'bs')
     if len(data) == 0: raise ValueError("no training images")
     if valid is None: valid = data[:bs] if isinstance(data, torch.Tensor) else torch.utils.data.Subset(data, range(min(bs, len(data))))
     with ModelGuard(lcam.model):  # the classifier's own modes come back as they were

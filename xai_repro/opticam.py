@@ -5,6 +5,7 @@
 # %% ../nbs/30_opticam.ipynb #4a39e4e8
 from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
+from .core import check_count, check_number
 from .explainer import LayerExplainer, register_method, gradient_copy, select_output
 
 # %% auto #0
@@ -80,8 +81,8 @@ class OptiCAM(LayerExplainer):
             raise ValueError(f"selector must be one of {list(SELECTORS)} or a function (logits, targets) -> B scores, got {selector!r}")
         if stop not in ('image', 'batch', None): raise ValueError(f"stop must be 'image', 'batch' or None, got {stop!r}")
         if keep not in ('best', 'last'): raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
-        if not (isinstance(max_iter, int) and max_iter >= 1): raise ValueError(f"max_iter must be a positive int, got {max_iter!r}")
-        if not lr > 0 or tol < 0 or patience < 1: raise ValueError(f"need lr > 0, tol >= 0, patience >= 1; got lr={lr}, tol={tol}, patience={patience}")
+        max_iter, patience = check_count(max_iter, 'max_iter'), check_count(patience, 'patience')
+        lr, tol = check_number(lr, 'lr', strict=True), check_number(tol, 'tol')
         self.lr, self.max_iter, self.objective, self.stop, self.tol, self.patience, self.keep = lr, max_iter, objective, stop, tol, patience, keep
         self.normalization, self.norm = normalization, NORMALIZATIONS[normalization]
         self.select = selector if callable(selector) else SELECTORS[selector]
