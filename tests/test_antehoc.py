@@ -94,7 +94,7 @@ def test_two_passes_for_regression(first):
     spy, cb = Spy(), AnteHocCallback(first=first)
     Learner(DataLoaders.from_dsets(ds, ds, bs=16, drop_last=True), AnteHoc(regressor(), n_maps=3), loss_func=nn.MSELoss(), cbs=[cb, spy]).fit(1, 1e-3)
     check_passes(spy)
-    assert len(cb.interpret_losses) == 3
+    assert len(cb.batch_losses) == 3
 
 def test_two_passes_for_captioning():
     set_seed(0)

@@ -40,7 +40,7 @@ def test_callback_on_every_network(name):
     base = one_batch(net, None)
     cb = DisentangleCallback(lam=1., layer=LAYERS.get(name))
     got = one_batch(net, cb)
-    assert cb.encoders is not None and len(cb.losses) == 1 and 0 < cb.losses[0] <= 3
+    assert cb.encoders is not None and len(cb.batch_losses) == 1 and 0 < cb.batch_losses[0] <= 3
     changed = [k for k in base if not torch.allclose(base[k], got[k])]
     assert changed, 'L_dis did not reach the backbone'
     assert not any(k.endswith(('fc.weight', 'fc.bias', 'classifier.weight')) for k in changed)  # the head is not behind the features

@@ -51,7 +51,7 @@ def test_callback_gives_the_model_back_on_error():
     cb = GradDenoiseCallback(lam=1.)
     bad = nn.CrossEntropyLoss()
     def loss(pred, y):
-        if len(cb.reg_losses) == 1: raise RuntimeError('the loss failed')
+        if len(cb.batch_losses) == 1: raise RuntimeError('the loss failed')
         return bad(pred, y)
     with pytest.raises(RuntimeError, match='the loss failed'):
         fit_learner(net, ds, ds, loss, 1, 1e-3, bs=16, cbs=[cb])

@@ -8,7 +8,7 @@ import math, time
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-from .core import Hooks, ModelGuard, check_count, check_images, check_number, find_layer, minmax
+from .core import Hooks, LossLog, ModelGuard, check_count, check_images, check_number, find_layer, minmax
 from .distributed import average_grads
 from .explainer import Explainer, register_method
 
@@ -137,7 +137,7 @@ class AnteHoc(nn.Module):
         return x * self.imap(x, *args, **kw)[:, None]
 
 # %% ../nbs/35_antehoc.ipynb #ah000014
-class AnteHocCallback(Callback):
+class AnteHocCallback(LossLog, Callback):
     "Two-pass training (Sec. 2.1, Eq. 2–3) for a Learner whose model is an `AnteHoc`: pass 1 is fastai's step, pass 2 trains the weight network."
     order = 5
     def __init__(self, lr:float=1e-3, # learning rate of the weight network (Adam)
@@ -147,7 +147,7 @@ class AnteHocCallback(Callback):
         if first not in ('eval', 'train'): raise ValueError(f"first must be 'eval' or 'train', got {first!r}")
         if pred is not None and not callable(pred): raise TypeError(f"pred must be a function of the model's output, got {type(pred).__name__}")
         self.lr, self.pred, self.first, self.opt_func = check_number(lr, 'lr', strict=True), pred or (lambda y: y), first, opt_func
-        self.interpret_losses, self.epoch_interpret = [], []
+        self.reset_losses()  # pass 2's MSE (Eq. 3)
 
     def before_fit(self):
         m = self.learn.model
@@ -180,14 +180,10 @@ class AnteHocCallback(Callback):
         average_grads(ps, len(x))  # under torchrun (`DataParallel`): the mean over every process's images
         self.opt_w.step()
         for p in ps: p.grad = None  # pass 1 of the next batch must not see (and step) a weight-network gradient
-        self.interpret_losses.append(loss.item())
+        self.log_loss(loss.item())
         self._sams = None
         return loss.item()
 
-    def before_epoch(self): self._n0 = len(self.interpret_losses)
-    def after_epoch(self):
-        new = self.interpret_losses[self._n0:]
-        if new: self.epoch_interpret.append(sum(new) / len(new))
     def after_fit(self): self.learn.model.capture, self.learn.model.sams, self._sams = False, None, None
 
 # %% ../nbs/35_antehoc.ipynb #ah000018
@@ -259,7 +255,7 @@ def fit_antehoc(model:AnteHoc, train, valid, # datasets of (input..., target)
     cb = AnteHocCallback(lr=recipe['wlr'], pred=pred)
     fit_learner(model, train, valid, loss_func, recipe['epochs'], recipe['lr'], recipe['bs'], metrics=metrics,
                 cbs=[cb], seed=seed, device=device, num_workers=0 if isinstance(train, tuple) else 8)
-    return dict(interpret_per_epoch=[round(v, 5) for v in cb.epoch_interpret])
+    return dict(interpret_per_epoch=[round(v, 5) for v in cb.epoch_losses])
 
 def ah_setup(dataset:str, scale:str='local', weights:str='pixel', # 'pixel' or 'single' (Sec. 3.4)
              arch:str|None=None, # default: the recipe's `arch` (Tables 1, 2, 5); `arch3` for Table 3

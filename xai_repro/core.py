@@ -13,8 +13,8 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['Hooks', 'run_capturing', 'wrapped_chain', 'unwrap', 'find_layer', 'ModelGuard', 'check_images', 'check_number',
-           'check_count', 'check_targets', 'minmax', 'maxabs', 'upsample', 'top_mask', 'keep_top', 'set_seed',
-           'get_device']
+           'check_count', 'check_targets', 'LossLog', 'minmax', 'maxabs', 'upsample', 'top_mask', 'keep_top',
+           'set_seed', 'get_device']
 
 # %% ../nbs/00_core.ipynb #9222e882
 class Hooks:
@@ -150,6 +150,16 @@ def check_targets(target, # None, an int, or one int per image (list or tensor)
     if n_classes is not None and (t >= n_classes).any():
         raise ValueError(f"target {t.tolist()} out of range for a model with {n_classes} classes")
     return t
+
+# %% ../nbs/00_core.ipynb #c0re1056
+class LossLog:
+    "Mixin for a fastai callback that adds a loss term: its value per training batch in `batch_losses`, per epoch (mean) in `epoch_losses`."
+    def reset_losses(self): self.batch_losses, self.epoch_losses, self._n0 = [], [], 0
+    def log_loss(self, value): self.batch_losses.append(float(value))
+    def before_epoch(self): self._n0 = len(self.batch_losses)
+    def after_epoch(self):
+        new = self.batch_losses[self._n0:]
+        if new: self.epoch_losses.append(sum(new) / len(new))
 
 # %% ../nbs/00_core.ipynb #5bba3334
 def minmax(sal:torch.Tensor, eps:float=1e-6) -> torch.Tensor:

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-from .core import find_layer, check_images, check_number
+from .core import LossLog, find_layer, check_images, check_number
 from .distributed import average_grads, broadcast_module
 
 # %% auto #0
@@ -54,7 +54,7 @@ def disentangle_loss(b:torch.Tensor, c:torch.Tensor, reduction:str='paper') -> t
     return l1 + l2
 
 # %% ../nbs/36_disentangle.ipynb #dis00011
-class DisentangleCallback(Callback):
+class DisentangleCallback(LossLog, Callback):
     "Features disentanglement (Eq. 4): adds λ·(L¹_dis + L²_dis) of content/background encoders on `layer` to the loss."
     run_valid, order = False, 5
     def __init__(self, lam:float=0.1, # λ_dis
@@ -66,7 +66,8 @@ class DisentangleCallback(Callback):
         if n_out is not None and not (isinstance(n_out, int) and n_out >= 1): raise ValueError(f"n_out must be a positive number of channels or None, got {n_out!r}")
         self.lam, self.lr, self.wd = check_number(lam, 'lam'), check_number(lr, 'lr', strict=True), check_number(wd, 'wd')
         self.layer, self.n_out, self.reduction = layer, n_out, reduction
-        self.encoders, self.opt_enc, self.losses, self.epoch_losses, self._handles = None, None, [], [], []
+        self.encoders, self.opt_enc, self._handles = None, None, []
+        self.reset_losses()
 
     def _unhook(self):
         for h in self._handles: h.remove()
@@ -99,17 +100,13 @@ class DisentangleCallback(Callback):
         ld = disentangle_loss(self.encoders['background'](f), self.encoders['content'](f), self.reduction)
         self.learn.loss_grad = self.learn.loss_grad + self.lam * ld  # Eq. 4
         self.learn.loss = self.learn.loss_grad.detach().clone()
-        self.losses.append(ld.item())
+        self.log_loss(ld.item())
         self._feat = None
 
     def after_step(self):
         average_grads(self.encoders.parameters(), len(self.learn.xb[0]))  # under torchrun: the mean over every process's images
         self.opt_enc.step(); self.opt_enc.zero_grad(set_to_none=True)
 
-    def before_epoch(self): self._n0 = len(self.losses)
-    def after_epoch(self):
-        new = self.losses[self._n0:]
-        if new: self.epoch_losses.append(sum(new) / len(new))
     def after_cancel_batch(self): self._unhook()
     def after_fit(self): self._unhook()
 

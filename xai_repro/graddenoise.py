@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-from .core import check_images, check_number
+from .core import LossLog, check_images, check_number
 from .gradient import GuidedSwitch, standard_and_guided_grads, both_input_grads
 from . import distributed
 from pathlib import Path
@@ -62,15 +62,16 @@ def interpretable_grad_loss(model:nn.Module, # the classifier, usually in traini
     return GradDenoiseLoss(ce + lam * reg, ce, reg, out.logits)
 
 # %% ../nbs/33_graddenoise.ipynb #282736a2
-class GradDenoiseCallback(Callback):
-    "Interpretable-gradient training (thesis Eq. 4.3–4.4): adds λ·L_R to the training loss; L_R per batch in `reg_losses`."
+class GradDenoiseCallback(LossLog, Callback):
+    "Interpretable-gradient training (thesis Eq. 4.3–4.4): adds λ·L_R to the training loss; L_R per batch in `batch_losses`, per epoch in `epoch_losses`."
     run_valid, order = False, 5
     def __init__(self, lam:float=7.5e-3, # λ of Eq. 4.4
                  error:str='cos', # one of `ERRORS`
                  per_image:bool=False): # δx_i of image i's own loss (fastai's loss is taken as a batch mean)
         _check_options(lam, error)
         self.lam, self.error, self.per_image = lam, error, per_image
-        self.reg_losses, self.epoch_reg, self._handles, self._sw = [], [], [], None
+        self._handles, self._sw = [], None
+        self.reset_losses()
 
     def _unhook(self):
         for h in self._handles: h.remove()
@@ -97,13 +98,9 @@ class GradDenoiseCallback(Callback):
         reg = grad_error(*both_input_grads(L, self._x, self._sw), self.error).mean()  # Eq. 4.3
         self.learn.loss_grad = self.learn.loss_grad + self.lam * reg
         self.learn.loss = self.learn.loss_grad.detach().clone()
-        self.reg_losses.append(reg.item())
+        self.log_loss(reg.item())
         self._x = self._sw = None
 
-    def before_epoch(self): self._n0 = len(self.reg_losses)
-    def after_epoch(self):
-        new = self.reg_losses[self._n0:]
-        if new: self.epoch_reg.append(sum(new) / len(new))
     def after_cancel_batch(self): self._unhook()
     def after_fit(self): self._unhook()
 
@@ -207,7 +204,7 @@ def gd_setup(dataset:str, arch:str, lam:float|None=None, error:str='cos', scale:
         model = learn.model.cpu()
         cb = next((c for c in learn.cbs if isinstance(c, GradDenoiseCallback)), None)
         info = dict(train_minutes=round((time.time() - t0) / 60, 2), lam=lam, error=error if lam is not None else None,
-                    reg_per_epoch=[round(v, 5) for v in cb.epoch_reg] if cb else None)
+                    reg_per_epoch=[round(v, 5) for v in cb.epoch_losses] if cb else None)
         if path is not None: distributed.save(dict(state=model.state_dict(), info=info), path)
     model.eval()
     x, y = data['test']
