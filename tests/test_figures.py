@@ -48,6 +48,15 @@ def _smoke_tests(paper):
                     for csv in (out/n).glob('*.csv'):  # byte-identical (measured times are apart, in *_times.csv)
                         if not csv.stem.endswith('_times'): assert csv.read_bytes() == (tmp_path/n/csv.name).read_bytes(), csv.name
         if paper == TORCHRUN[0]:
+            def test_reused_cache_is_reported(self, tmp_path_factory):
+                "An entry's run.json counts the cached results it reused, and the report says so beside its time."
+                out, df = smoke_run(paper, tmp_path_factory)
+                runs = {n: json.loads((out/n/'run.json').read_text()) for n in df.index}
+                first, *rest = runs
+                assert runs[first]['cached'] == 0  # a fresh cache: the first entry trains its networks
+                assert runs['graddenoise_figure_4_3']['cached'] >= 2  # the two networks of Figure 4.2 (and their maps)
+                assert f"(reused {runs['graddenoise_figure_4_3']['cached']} cached networks, maps or metrics)" in report(out).read_text()
+
             def test_torchrun_writes_the_same_tables(self, tmp_path_factory, tmp_path):
                 "The entry run by two CPU processes under torchrun (evaluation sharded, Gloo) writes the single-process tables."
                 out, _ = smoke_run(paper, tmp_path_factory)

@@ -10,8 +10,8 @@ import torch, torch.nn as nn
 from fastai.callback.core import Callback
 
 # %% auto #0
-__all__ = ['dist_env', 'is_main', 'barrier', 'shard', 'gather', 'exists', 'save', 'average_grads', 'broadcast_module',
-           'DataParallel']
+__all__ = ['CACHE_LOG', 'dist_env', 'is_main', 'barrier', 'shard', 'gather', 'exists', 'save', 'average_grads',
+           'broadcast_module', 'DataParallel']
 
 # %% ../nbs/92_distributed.ipynb #dd000006
 def dist_env() -> tuple:
@@ -69,13 +69,18 @@ def gather(part):
     return _join(parts)
 
 # %% ../nbs/92_distributed.ipynb #dd000012
+CACHE_LOG = 'XAI_REPRO_CACHE_LOG'  # environment variable: a file where `exists` notes every cached result it finds
+
 def exists(path) -> bool:
-    "Whether `path` exists, as rank 0 sees it (every process gets the same answer)."
+    "Whether cached result `path` exists, as rank 0 sees it (every process gets the same answer); a hit is noted in the file named by `$XAI_REPRO_CACHE_LOG`."
     hit = Path(path).exists()
-    if dist_env()[1] == 1: return hit
-    flag = [hit]
-    torch.distributed.broadcast_object_list(flag, src=0)
-    return bool(flag[0])
+    if dist_env()[1] > 1:
+        flag = [hit]
+        torch.distributed.broadcast_object_list(flag, src=0)
+        hit = bool(flag[0])
+    if hit and is_main() and os.environ.get(CACHE_LOG):
+        with open(os.environ[CACHE_LOG], 'a') as f: f.write(f'{path}\n')
+    return hit
 
 def save(obj, path):
     "`torch.save(obj, path)` by rank 0 only, written whole (a temporary file renamed into place); every process waits for it."

@@ -284,16 +284,16 @@ def _free_port() -> int:
     with socket.socket() as so: so.bind(('', 0)); return so.getsockname()[1]
 
 @contextmanager
-def _kernel_env():
-    """Under torchrun: the environment of one notebook's kernels, a fresh rendezvous port chosen by rank 0, so that
-    the kernels of each notebook form their own process group (torchrun's store holds the previous group's keys)."""
+def _kernel_env(**env):
+    """The environment of one notebook's kernels: `env`, and under torchrun a fresh rendezvous port chosen by rank 0, so
+    that the kernels of each notebook form their own process group (torchrun's store holds the previous group's keys)."""
     import torch
     from xai_repro.distributed import dist_env
     rank, world = dist_env()
-    if world == 1: yield; return
-    port = [_free_port() if rank == 0 else None]
-    torch.distributed.broadcast_object_list(port, src=0)
-    env = dict(MASTER_PORT=str(port[0]), TORCHELASTIC_USE_AGENT_STORE='False')
+    if world > 1:
+        port = [_free_port() if rank == 0 else None]
+        torch.distributed.broadcast_object_list(port, src=0)
+        env.update(MASTER_PORT=str(port[0]), TORCHELASTIC_USE_AGENT_STORE='False')
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # a kernel starts with this process's environment
     try: yield
@@ -305,7 +305,7 @@ def _kernel_env():
 def run_entry(e:Entry, scale:str='local', device:str='cpu', data_root=None, out='paper_figures/_out', figures=None) -> dict:
     "Run the notebook of entry `e` with papermill; returns (and writes to run.json) what happened. Under torchrun every process runs it (rank 0 writes the outputs; the others keep their executed notebook in `_rank<r>/`)."
     import papermill as pm
-    from xai_repro.distributed import dist_env
+    from xai_repro.distributed import dist_env, CACHE_LOG
     if scale not in SCALES: raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     nb = figures_dir(figures)/e.notebook
     if not nb.exists(): raise FileNotFoundError(f"notebook {nb} of entry {e.name!r} does not exist")
@@ -313,18 +313,21 @@ def run_entry(e:Entry, scale:str='local', device:str='cpu', data_root=None, out=
     rank = dist_env()[0]
     nb_dir = od if rank == 0 else od/f'_rank{rank}'
     nb_dir.mkdir(parents=True, exist_ok=True)
+    hits = od/'cache_hits.txt'  # every cached network, map or metric the entry's notebook read
     if rank == 0:  # what an earlier run wrote (a table this version no longer makes would be reported as current)
         for f in od.iterdir():
-            if f.is_file() and f.suffix in ('.csv', '.png', '.json'): f.unlink()
+            if f.is_file() and (f.suffix in ('.csv', '.png', '.json') or f == hits): f.unlink()
     params = dict(scale=scale, device=device, data_root=str(data_root) if data_root else None, out_dir=str(od), **e.parameters(scale))
     t0, err = time.time(), None
     try:
-        with _kernel_env():
+        with _kernel_env(**{CACHE_LOG: str(hits)}):
             pm.execute_notebook(str(nb), str(nb_dir/e.notebook), parameters=params, cwd=str(nb_dir), progress_bar=False, kernel_name='python3')
     except Exception as ex:  # papermill raises PapermillExecutionError with the cell's traceback
         err = f"{type(ex).__name__}: {getattr(ex, 'evalue', None) or ex}".strip()[:2000]
+    # results written before this entry started (results it wrote itself and read again are part of its time)
+    reused = {p for p in (hits.read_text().splitlines() if hits.exists() else []) if Path(p).exists() and Path(p).stat().st_mtime < t0}
     rec = dict(name=e.name, paper=e.paper, ref=e.ref, scale=scale, device=device, hardware=hardware(device),
-               seconds=round(time.time() - t0, 1), ok=err is None, error=err)
+               seconds=round(time.time() - t0, 1), cached=len(reused), ok=err is None, error=err)
     if rank == 0: (od/'run.json').write_text(json.dumps(rec, indent=1))
     return rec
 
@@ -379,7 +382,8 @@ def report(out='paper_figures/_out', figures=None,
         for e in es:
             r, d = runs[e.name], out/e.name
             lines += [f'### {e.ref}: {e.title or e.name}', '',
-                      f"`{e.name}` — scale `{r['scale']}`, {r['hardware']}, {r['seconds']} s, "
+                      f"`{e.name}` — scale `{r['scale']}`, {r['hardware']}, {r['seconds']} s"
+                      + (f" (reused {r['cached']} cached networks, maps or metrics)" if r.get('cached') else '') + ', '
                       + ('ok' if r['ok'] else f"**failed**: {r['error']}"), '']
             for csv in sorted(d.glob('*.csv')):
                 what = 'Measured times' if csv.stem.endswith('_times') else 'Ours'
@@ -440,7 +444,9 @@ RESULTS_INTRO = [
     "networks trained here, on a CPU or one GPU) and `paper` (the papers' datasets and weights). The entries below were",
     "run at `local` scale unless their line says otherwise; each was copied here by",
     "`xai-repro results --from paper_figures/_out/local` after its run, so entries may come from different sessions.",
-    "Run times are wall times on the hardware named, which was often shared with other runs: read them as upper bounds.", '']
+    "Run times are wall times on the hardware named, which was often shared with other runs: read them as upper bounds.",
+    "An entry that reused cached networks, maps or metrics (of an earlier entry or run) says so beside its time, which leaves",
+    "that work out.", '']
 
 def results(figures=None) -> Path:
     "Write `paper_figures/RESULTS.md` from the runs collected in `paper_figures/results/` and the explanations in `paper_figures/results/notes.json`."
