@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 # %% auto #0
-__all__ = ['SCALES', 'REGISTRY', 'RESULTS_INTRO', 'Entry', 'register', 'select', 'figures_dir', 'is_time', 'Outputs', 'hardware',
-           'run_entry', 'reproduce', 'report', 'small_png', 'collect', 'results', 'main']
+__all__ = ['SCALES', 'REGISTRY', 'ENTRY_NOTE', 'RESULTS_INTRO', 'Entry', 'register', 'select', 'figures_dir', 'is_time',
+           'Outputs', 'hardware', 'run_entry', 'reproduce', 'report', 'small_png', 'collect', 'results', 'main']
 
 # %% ../nbs/90_reproduce.ipynb #6a8c62f8
 SCALES = ('smoke', 'local', 'paper')
@@ -361,10 +361,12 @@ def _read_run(path:Path) -> dict:
     if lost: raise ValueError(f"{path} lacks {', '.join(lost)}; rerun that entry")
     return r
 
+ENTRY_NOTE = '(entry)'  # the key, in an entry's notes, of a caveat printed under its run line
+
 def report(out='paper_figures/_out', figures=None,
            dest=None, # the Markdown file (default `out/report.md`); figures are linked relative to it
            title:str='xai_repro reproduction report',
-           notes:dict|None=None, # {entry name: {claim: why it did not hold}}
+           notes:dict|None=None, # {entry name: {claim: why it did not hold, ENTRY_NOTE: a caveat on the whole entry}}
            intro:list=(), # Markdown lines after the summary
            missing:bool=False, # also list the registered entries with no run in `out`
           ) -> Path:
@@ -385,6 +387,7 @@ def report(out='paper_figures/_out', figures=None,
                       f"`{e.name}` — scale `{r['scale']}`, {r['hardware']}, {r['seconds']} s"
                       + (f" (reused {r['cached']} cached networks, maps or metrics)" if r.get('cached') else '') + ', '
                       + ('ok' if r['ok'] else f"**failed**: {r['error']}"), '']
+            if (notes or {}).get(e.name, {}).get(ENTRY_NOTE): lines += [f"**Caveat:** {notes[e.name][ENTRY_NOTE]}", '']
             for csv in sorted(d.glob('*.csv')):
                 what = 'Measured times' if csv.stem.endswith('_times') else 'Ours'
                 lines += [f'{what} (`{csv.name}`):', '', _md_table(pd.read_csv(csv)), '']
