@@ -4,7 +4,7 @@
 
 # %% ../nbs/92_distributed.ipynb #dd000004
 from __future__ import annotations
-import os
+import atexit, os
 from pathlib import Path
 import torch, torch.nn as nn
 from fastai.callback.core import Callback
@@ -25,6 +25,7 @@ def dist_env() -> tuple:
     gpu = torch.cuda.is_available()
     if gpu: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', '0')))
     dist.init_process_group('nccl' if gpu else 'gloo')
+    atexit.register(lambda: dist.destroy_process_group() if dist.is_initialized() else None)  # Gloo's threads left running at exit can abort the process
     return dist.get_rank(), dist.get_world_size()
 
 def is_main() -> bool:
