@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-from .core import LossLog, find_layer, check_images, check_number
+from .core import LossLog, find_layer, check_count, check_images, check_number
 from .distributed import average_grads, broadcast_module
 
 # %% auto #0
@@ -63,7 +63,7 @@ class DisentangleCallback(LossLog, Callback):
                  lr:float=5e-4, wd:float=1e-4, # the encoders' Adam
                  reduction:str='paper'):
         if reduction not in REDUCTIONS: raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-        if n_out is not None and not (isinstance(n_out, int) and n_out >= 1): raise ValueError(f"n_out must be a positive number of channels or None, got {n_out!r}")
+        if n_out is not None: n_out = check_count(n_out, 'n_out')  # encoder output channels
         self.lam, self.lr, self.wd = check_number(lam, 'lam'), check_number(lr, 'lr', strict=True), check_number(wd, 'wd')
         self.layer, self.n_out, self.reduction = layer, n_out, reduction
         self.encoders, self.opt_enc, self._handles = None, None, []

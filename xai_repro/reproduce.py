@@ -387,7 +387,8 @@ def report(out='paper_figures/_out', figures=None,
                       f"`{e.name}` — scale `{r['scale']}`, {r['hardware']}, {r['seconds']} s"
                       + (f" (reused {r['cached']} cached networks, maps or metrics)" if r.get('cached') else '') + ', '
                       + ('ok' if r['ok'] else f"**failed**: {r['error']}"), '']
-            if (notes or {}).get(e.name, {}).get(ENTRY_NOTE): lines += [f"**Caveat:** {notes[e.name][ENTRY_NOTE]}", '']
+            why_not = (notes or {}).get(e.name, {})
+            if why_not.get(ENTRY_NOTE): lines += [f"**Caveat:** {why_not[ENTRY_NOTE]}", '']
             for csv in sorted(d.glob('*.csv')):
                 what = 'Measured times' if csv.stem.endswith('_times') else 'Ours'
                 lines += [f'{what} (`{csv.name}`):', '', _md_table(pd.read_csv(csv)), '']
@@ -396,7 +397,7 @@ def report(out='paper_figures/_out', figures=None,
             claims = json.loads((d/'claims.json').read_text()) if (d/'claims.json').exists() else []
             for c in claims:
                 n_claims += 1; n_held += c['held']
-                why = '' if c['held'] or not notes else f" Why: {notes.get(e.name, {}).get(c['claim'], '*not explained yet*')}"
+                why = '' if c['held'] or not notes else f" Why: {why_not.get(c['claim'], '*not explained yet*')}"
                 lines.append(f"- {'held' if c['held'] else '**did not hold**'}: {c['claim']}" + (f" ({c['detail']})" if c['detail'] else '') + why)
             if claims: lines.append('')
             lines += [f'![{p.stem}]({Path(os.path.relpath(p, dest.parent)).as_posix()})' for p in sorted(d.glob('*.png'))] + ['']
