@@ -223,18 +223,13 @@ def _paper_split(dataset, root, split, size, n=None):
 def ah_data(dataset:str, # a key of `AH_DATASETS`
             scale:str='local', data_root=None, seed:int=0) -> dict:
     "Classification data of the paper at `scale`: dict of train ((x, y) tensors or a dataset), test (x, y), boxes, masks, n_classes, classes."
-    from xai_repro.data import synth_shapes, synth_classes, mnist_subset
+    from xai_repro.data import synth_shapes, synth_classes, mnist_split
     r = AH_RECIPES[scale]
     if dataset == 'synthetic':
         tr, te = (synth_shapes(n, size=r['size'], context=0.5, seed=(seed, k)) for n, k in ((r['n_train'], 11), (r['n_test'], 12)))
         return dict(train=(tr['x'], tr['y']), test=(te['x'], te['y']), boxes=[b[None] for b in te['boxes']], masks=te['masks'],
                     n_classes=10, classes=synth_classes(10))
-    if dataset == 'mnist':
-        x, y = mnist_subset(r['size'])
-        x = x.expand(-1, 3, -1, -1).contiguous()
-        n_tr = min(r['n_train'], len(x) - r['n_test'])
-        return dict(train=(x[:n_tr], y[:n_tr]), test=(x[-r['n_test']:], y[-r['n_test']:]), boxes=None, masks=None,
-                    n_classes=10, classes=[str(k) for k in range(10)])
+    if dataset == 'mnist': return mnist_split(r['size'], r['n_train'], r['n_test'])
     if dataset not in AH_DATASETS: raise ValueError(f"dataset must be one of {list(AH_DATASETS)}, got {dataset!r}")
     tr, te = _paper_split(dataset, data_root, 'train', r['size']), _paper_split(dataset, data_root, 'test', r['size'])
     idx = torch.randperm(len(te), generator=torch.Generator().manual_seed(seed))[:r['n_test']].sort().values.tolist()  # a seeded sample

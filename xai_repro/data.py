@@ -14,8 +14,8 @@ __all__ = ['SHAPES', 'TEXTURES', 'N_CLASS_SHAPES', 'N_CLASS_TEXTURES', 'RB', 'SC
            'synth_shapes', 'show_synth', 'SynthDataset', 'synth_dls', 'model_logits', 'model_accuracy',
            'synth_model_kw', 'parallel_cbs', 'train_synth_model', 'fit_learner', 'multi_hot', 'label_datasets',
            'loss_and_metrics', 'finetune', 'photo_dirs', 'photo_table', 'load_photos', 'photo_crops', 'AugmentedFiles',
-           'mnist_subset', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor', 'ImageSet',
-           'read_loc_csv', 'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet',
+           'mnist_subset', 'mnist_split', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor',
+           'ImageSet', 'read_loc_csv', 'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet',
            'cifar_fixture', 'cifar', 'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture',
            'imagenet_seg', 'write_fixture', 'ANIMALS10', 'FOOD11_CLASSES', 'AFLW_POINTS', 'LandmarkSet', 'CaptionSet',
            'animals10', 'animals10_fixture', 'food11', 'food11_fixture', 'aflw2000', 'aflw2000_fixture', 'flickr8k',
@@ -496,6 +496,20 @@ def mnist_subset(size:int|None=None, # resize the 28×28 digits to this side (bi
     if seed is not None: a = a[np.random.default_rng(seed).permutation(len(a))]
     x = torch.from_numpy(a[:, :-1].astype(np.float32) / 255).view(-1, 1, 28, 28)
     return _resize(x, size), torch.from_numpy(a[:, -1].astype(np.int64))
+
+def mnist_split(size:int|None, # side of the images (None: 28)
+                n_train:int, # training digits (at most the 5,000 less the test digits)
+                n_test:int, # test digits, taken from the end of the shuffled file
+               ) -> dict:
+    "`mnist_subset` as RGB images, split into disjoint train and test (x, y): dict of train, test, boxes and masks (None), n_classes, classes."
+    from xai_repro.core import check_count
+    check_count(n_train, 'n_train'); check_count(n_test, 'n_test')
+    x, y = mnist_subset(size)
+    if n_test >= len(x): raise ValueError(f"n_test must be below the {len(x)} digits, got {n_test}")
+    x = x.expand(-1, 3, -1, -1).contiguous()  # grey digits as RGB for the RGB networks
+    n_tr = min(n_train, len(x) - n_test)
+    return dict(train=(x[:n_tr], y[:n_tr]), test=(x[-n_test:], y[-n_test:]), boxes=None, masks=None,
+                n_classes=10, classes=[str(k) for k in range(10)])
 
 def digits(size:int|None=None, # resize the 8×8 digits to this side (bilinear)
           ) -> tuple:

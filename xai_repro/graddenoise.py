@@ -148,18 +148,13 @@ class CropFlip(torch.utils.data.Dataset):
 def gd_data(dataset:str, # 'synthetic', 'mnist' or 'cifar100'
             scale:str='local', data_root=None, seed:int=0) -> dict:
     "Training data (tensors or a dataset) and test tensors of one of the chapter's datasets at `scale`: dict of train, test, boxes, masks, n_classes, classes."
-    from xai_repro.data import synth_shapes, synth_classes, mnist_subset
+    from xai_repro.data import synth_shapes, synth_classes, mnist_split
     r = GD_RECIPES[scale]
     if dataset == 'synthetic':
         tr, te = (synth_shapes(n, size=32, context=0.5, seed=(seed, k)) for n, k in ((r['n_train'], 9), (r['n_test'], 10)))
         return dict(train=(tr['x'], tr['y']), test=(te['x'], te['y']), boxes=[b[None] for b in te['boxes']], masks=te['masks'],
                     n_classes=10, classes=synth_classes(10))
-    if dataset == 'mnist':
-        x, y = mnist_subset(32)
-        x = x.expand(-1, 3, -1, -1).contiguous()  # grey digits as RGB for the RGB networks
-        n_tr = min(r['n_train'], len(x) - r['n_test'])
-        return dict(train=(x[:n_tr], y[:n_tr]), test=(x[-r['n_test']:], y[-r['n_test']:]), boxes=None, masks=None,
-                    n_classes=10, classes=[str(k) for k in range(10)])
+    if dataset == 'mnist': return mnist_split(32, r['n_train'], r['n_test'])
     if dataset == 'cifar100':
         from xai_repro.datasets import cifar
         if data_root is None: raise FileNotFoundError("paper scale needs data_root: a folder holding cifar-100-python/")
