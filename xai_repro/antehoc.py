@@ -129,8 +129,10 @@ class AnteHoc(nn.Module):
         return (self.weight_net(sams) * sams).sum(1)
 
     def imap(self, x:torch.Tensor, *args, **kw) -> torch.Tensor:
-        "Interpretation maps B×H×W at `x`'s size (extra arguments go to the model, e.g. a captioner's tokens), computed in eval mode; the model's modes are restored."
-        with ModelGuard(self, train=False), torch.no_grad(): return self.combine(self.run(x, *args, **kw)[1])
+        "Interpretation maps B×H×W in [0,1] at `x`'s size (extra arguments go to the model, e.g. a captioner's tokens), computed in eval mode; the model's modes are restored."
+        with ModelGuard(self, train=False), torch.no_grad():
+            # a convex combination of maps in [0,1], but the softmax weights sum to 1 only up to rounding (1 + 1e-7 seen)
+            return self.combine(self.run(x, *args, **kw)[1]).clamp_(0, 1)
 
     def energy(self, x:torch.Tensor, *args, **kw) -> torch.Tensor:
         "Energy maps x ⊙ I_map (Sec. 2.1)."

@@ -33,7 +33,7 @@ def check_maps(sal, x:torch.Tensor, # the images the maps explain, B×C×H×W
     sal = sal.detach().to(x.device, x.dtype)
     if not torch.isfinite(sal).all(): raise ValueError(f"{name} contains non-finite values (NaN or inf)")
     if unit and (sal.min() < 0 or sal.max() > 1):
-        raise ValueError(f"{name} must lie in [0,1] to mask images (got min {sal.min().item():.3g}, max {sal.max().item():.3g}); "
+        raise ValueError(f"{name} must lie in [0,1] to mask images (got min {sal.min().item():.9g}, max {sal.max().item():.9g}); "
                          f"scale it with xai_repro.core.minmax")
     return sal
 
