@@ -30,7 +30,7 @@ def test_imap_for_every_head(name, weights):
     set_seed(0)
     ah = AnteHoc(HEADS[name](), n_maps=4, weights=weights).eval()
     x = torch.rand(3, 3, 48, 40)
-    out, sams = ah.run(x)
+    out, sams = ah.with_sams(x)
     assert sams.shape == (3, 4, 48, 40) and 0 <= sams.min() and sams.max() <= 1
     wm = ah.weight_net(sams)
     assert torch.allclose(wm.sum(1), torch.ones(3, 48, 40), atol=1e-5)  # weight maps sum to 1 per pixel
@@ -114,7 +114,7 @@ def test_second_pass_learns_to_keep_the_prediction():
     class L: model = ah
     cb.learn = L()
     cb.before_fit()
-    _, sams = ah.run(x)
+    _, sams = ah.with_sams(x)
     losses = [cb.second_pass((x,), sams) for _ in range(30)]
     assert losses[-1] < 0.7 * losses[0]
     assert all(p.grad is None for p in ah.parameters())  # no gradient left behind for fastai's step

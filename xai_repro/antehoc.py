@@ -104,11 +104,12 @@ class AnteHoc(nn.Module):
         "The model's output; with `capture` set, the SAMs of this call are kept in `sams` (B×η×H×W, detached)."
         if not self.capture: return self.inner(x, *args, **kw)
         self.capture = False  # for this call only: a forward that raises cannot leave the model capturing
-        out, self.sams = self.run(x, *args, **kw)
+        out, self.sams = self.with_sams(x, *args, **kw)
         return out
 
-    def run(self, x:torch.Tensor, *args, **kw) -> tuple:
+    def with_sams(self, x:torch.Tensor, *args, **kw) -> tuple:
         "(the model's output on `x`, the η SAMs B×η×H×W at `x`'s size, detached)."
+        # not named `run`: a fastai Learner looks attributes up on its model, and every callback sets its own `run`
         check_images(x, None)
         got = {}
         def keep(i):
@@ -132,7 +133,7 @@ class AnteHoc(nn.Module):
         "Interpretation maps B×H×W in [0,1] at `x`'s size (extra arguments go to the model, e.g. a captioner's tokens), computed in eval mode; the model's modes are restored."
         with ModelGuard(self, train=False), torch.no_grad():
             # a convex combination of maps in [0,1], but the softmax weights sum to 1 only up to rounding (1 + 1e-7 seen)
-            return self.combine(self.run(x, *args, **kw)[1]).clamp_(0, 1)
+            return self.combine(self.with_sams(x, *args, **kw)[1]).clamp_(0, 1)
 
     def energy(self, x:torch.Tensor, *args, **kw) -> torch.Tensor:
         "Energy maps x ⊙ I_map (Sec. 2.1)."
