@@ -17,7 +17,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['CASTREAM_RECIPES', 'CAM_METHODS', 'PAPER_NETWORKS', 'TRANSFER_RECIPES', 'TRANSFER_SETS', 'stream_taps', 'CABlock',
            'CAStream', 'param_counts', 'gflops', 'CAStreamAttention', 'train_castream', 'castream_setups',
-           'trained_stream', 'stream_setup', 'accuracy_of', 'recognition_of', 'transfer_setups']
+           'trained_stream', 'stream_setup', 'accuracy_of', 'recognition_of', 'confidence_of', 'transfer_setups']
 
 # %% ../nbs/32_castream.ipynb #51554973
 def stream_taps(model:nn.Module) -> tuple:
@@ -222,9 +222,9 @@ PAPER_NETWORKS = {'resnet18': 'ResNet-18', 'resnet50': 'ResNet-50', 'convnext_sm
 def castream_setups(scale:str='local', data_root=None, cache=None, device=None,
                     n:int=50000, # `paper`: validation images evaluated (the thesis: all)
                     seed:int=0) -> list:
-    "The chapter's experiments at `scale`: dicts of `setup` (evaluation images and labels), `train` (images), `train_y` (labels, or None: model truth), `recipe`."
+    "The chapter's experiments at `scale`: dicts of `setup` (evaluation images and labels), `train` (images), `train_y` (labels, or None: model truth), `recipe`, `unseen` (images outside the evaluated classes that the network and the stream never trained on, or None)."
     from xai_repro.experiment import synth_setup, photos_setup, imagenet_setup, SYNTH_RECIPES
-    from xai_repro.data import synth_shapes, photo_crops, photo_table, AugmentedFiles
+    from xai_repro.data import synth_shapes, photo_crops, photo_table, load_photos, AugmentedFiles
     if scale not in CASTREAM_RECIPES: raise ValueError(f"scale must be one of {list(CASTREAM_RECIPES)}, got {scale!r}")
     r, out = CASTREAM_RECIPES[scale], []
     if scale == 'paper':
@@ -241,9 +241,12 @@ def castream_setups(scale:str='local', data_root=None, cache=None, device=None,
         if scale == 'local':
             tab = photo_table()
             named = [nm for nm, c in zip(tab.name, tab.imagenet_classes) if c]
+            unseen = load_photos(224, [nm for nm in tab.name if nm not in named])[0]
             out.append(dict(setup=photos_setup(224, paper_name='ResNet-50'), train=photo_crops(r['n_crops'], 224, seed=seed, names=named),
-                            train_y=None, recipe=r))
-    for e in out: e['setup'] = e['setup'].to(device or 'cpu')
+                            train_y=None, recipe=r, unseen=unseen))
+    for e in out:
+        e['setup'] = e['setup'].to(device or 'cpu')
+        e.setdefault('unseen', None)
     return out
 
 def trained_stream(exp:dict, # an item of `castream_setups`
@@ -289,6 +292,17 @@ def recognition_of(setup) -> dict:
     from xai_repro.data import model_logits
     if setup.labels is not None: return {'mAP': mean_average_precision(model_logits(setup.model, setup.x), setup.labels)}
     return {'accuracy': accuracy_of(setup)}
+
+def confidence_of(model:nn.Module, x:torch.Tensor, # images
+                  ref:nn.Module|None=None, # a second model (the GAP network) to compare top-1 classes with
+                 ) -> dict:
+    "`{'top1_prob': ...}`: the mean top-1 softmax probability (%) of `model` on `x`; with `ref`, also `agree`: the share (%) of images where both name the same class."
+    from xai_repro.data import model_logits
+    check_images(x, None)
+    p = model_logits(model, x).softmax(1)
+    out = dict(top1_prob=100 * p.max(1).values.mean().item())
+    if ref is not None: out['agree'] = 100 * (p.argmax(1) == model_logits(ref, x).argmax(1)).float().mean().item()
+    return out
 
 # %% ../nbs/32_castream.ipynb #17690708
 TRANSFER_RECIPES = {  # fine-tuning the baselines of Table 3.2 (the chapter is silent: our choice), and the data sizes
