@@ -224,7 +224,7 @@ def castream_setups(scale:str='local', data_root=None, cache=None, device=None,
                     seed:int=0) -> list:
     "The chapter's experiments at `scale`: dicts of `setup` (evaluation images and labels), `train` (images), `train_y` (labels, or None: model truth), `recipe`, `unseen` (images outside the evaluated classes that the network and the stream never trained on, or None)."
     from xai_repro.experiment import synth_setup, photos_setup, imagenet_setup, SYNTH_RECIPES
-    from xai_repro.data import synth_shapes, photo_crops, photo_table, load_photos, AugmentedFiles
+    from xai_repro.data import synth_shapes, photo_crops, photo_names, load_photos, AugmentedFiles
     if scale not in CASTREAM_RECIPES: raise ValueError(f"scale must be one of {list(CASTREAM_RECIPES)}, got {scale!r}")
     r, out = CASTREAM_RECIPES[scale], []
     if scale == 'paper':
@@ -239,11 +239,8 @@ def castream_setups(scale:str='local', data_root=None, cache=None, device=None,
         d = synth_shapes(r['n_train'], size=SYNTH_RECIPES[scale]['resnet18_small']['size'], context=s.info['context'], seed=(seed, 3))
         out.append(dict(setup=s, train=d['x'], train_y=d['y'], recipe=r))
         if scale == 'local':
-            tab = photo_table()
-            named = [nm for nm, c in zip(tab.name, tab.imagenet_classes) if c]
-            unseen = load_photos(224, [nm for nm in tab.name if nm not in named])[0]
-            out.append(dict(setup=photos_setup(224, paper_name='ResNet-50'), train=photo_crops(r['n_crops'], 224, seed=seed, names=named),
-                            train_y=None, recipe=r, unseen=unseen))
+            out.append(dict(setup=photos_setup(224, paper_name='ResNet-50'), train=photo_crops(r['n_crops'], 224, seed=seed, names=photo_names(True)),
+                            train_y=None, recipe=r, unseen=load_photos(224, photo_names(False))[0]))
     for e in out:
         e['setup'] = e['setup'].to(device or 'cpu')
         e.setdefault('unseen', None)

@@ -13,13 +13,13 @@ import torch, torch.nn as nn, torch.nn.functional as F
 __all__ = ['SHAPES', 'TEXTURES', 'N_CLASS_SHAPES', 'N_CLASS_TEXTURES', 'RB', 'SCHEDULES', 'synth_classes', 'distractor_kinds',
            'synth_shapes', 'show_synth', 'SynthDataset', 'synth_dls', 'model_logits', 'model_accuracy',
            'synth_model_kw', 'parallel_cbs', 'train_synth_model', 'fit_learner', 'multi_hot', 'label_datasets',
-           'loss_and_metrics', 'finetune', 'photo_dirs', 'photo_table', 'load_photos', 'photo_crops', 'AugmentedFiles',
-           'mnist_subset', 'mnist_split', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS', 'Fit', 'to_tensor',
-           'ImageSet', 'read_loc_csv', 'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture', 'tiny_imagenet',
-           'cifar_fixture', 'cifar', 'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc', 'imagenet_seg_fixture',
-           'imagenet_seg', 'write_fixture', 'ANIMALS10', 'FOOD11_CLASSES', 'AFLW_POINTS', 'LandmarkSet', 'CaptionSet',
-           'animals10', 'animals10_fixture', 'food11', 'food11_fixture', 'aflw2000', 'aflw2000_fixture', 'flickr8k',
-           'flickr8k_fixture']
+           'loss_and_metrics', 'finetune', 'photo_dirs', 'photo_table', 'photo_names', 'load_photos', 'photo_crops',
+           'AugmentedFiles', 'mnist_subset', 'mnist_split', 'digits', 'LAYOUTS', 'VOC_CLASSES', 'FIXTURES', 'LOADERS',
+           'Fit', 'to_tensor', 'ImageSet', 'read_loc_csv', 'imagenet_fixture', 'imagenet_val', 'tiny_imagenet_fixture',
+           'tiny_imagenet', 'cifar_fixture', 'cifar', 'cub_fixture', 'cub', 'voc_palette', 'voc_fixture', 'voc',
+           'imagenet_seg_fixture', 'imagenet_seg', 'write_fixture', 'ANIMALS10', 'FOOD11_CLASSES', 'AFLW_POINTS',
+           'LandmarkSet', 'CaptionSet', 'animals10', 'animals10_fixture', 'food11', 'food11_fixture', 'aflw2000',
+           'aflw2000_fixture', 'flickr8k', 'flickr8k_fixture']
 
 # %% ../nbs/03_data.ipynb #a355f6ff
 SHAPES = ('disk', 'square', 'triangle', 'cross', 'ring', 'star', 'ellipse', 'crescent')
@@ -402,6 +402,11 @@ def photo_table() -> pd.DataFrame:
     df['imagenet_classes'] = [[int(c) for c in s.split()] for s in df.imagenet_classes]
     df['boxes'] = [json.loads(s) if s else [] for s in df.boxes]
     return df
+
+def photo_names(imagenet:bool|None=None) -> list:
+    "Names of the shipped photos that show an ImageNet class (True), that show none (False), or of all of them (None), in table order."
+    tab = photo_table()
+    return [n for n, c in zip(tab.name, tab.imagenet_classes) if imagenet is None or bool(c) == imagenet]
 
 def _read_rgb(path) -> np.ndarray:
     "An image file as an H×W×3 uint8-range float array (grayscale repeated, alpha dropped)."

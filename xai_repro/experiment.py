@@ -122,10 +122,9 @@ def photos_setup(size:int=224, # image side
                  paper_name:str='',
                 ) -> Setup:
     "The pretrained MobileNetV2 (offline weights) on the shipped photos, each explained for its first ImageNet class."
-    from xai_repro.data import load_photos, photo_table
+    from xai_repro.data import load_photos, photo_names
     from xai_repro.models import load_model, imagenet_classes
-    tab = photo_table()
-    names = list(names) if names is not None else [n for n, c in zip(tab.name, tab.imagenet_classes) if c]
+    names = list(names) if names is not None else photo_names(True)
     x, meta = load_photos(size, names)
     y = torch.tensor([c[0] for c in meta.imagenet_classes])
     model = load_model('mobilenet_v2', pretrained=True)
