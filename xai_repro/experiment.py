@@ -122,13 +122,13 @@ def photos_setup(size:int=224, # image side
                  paper_name:str='',
                 ) -> Setup:
     "The pretrained MobileNetV2 (offline weights) on the shipped photos, each explained for its first ImageNet class."
-    from xai_repro.data import load_photos, photo_names
+    from xai_repro.data import load_photos, photo_names, model_accuracy
     from xai_repro.models import load_model, imagenet_classes
     names = list(names) if names is not None else photo_names(True)
     x, meta = load_photos(size, names)
     y = torch.tensor([c[0] for c in meta.imagenet_classes])
     model = load_model('mobilenet_v2', pretrained=True)
-    with torch.no_grad(): acc = (model(x).argmax(1) == y).float().mean().item()
+    acc = model_accuracy(model, x, y)
     return Setup('MobileNetV2 (photos)', model, x, y, key_of('photos', size, names), paper_name=paper_name,
                  info=dict(images=len(x), size=size, top1_accuracy=round(acc, 4), names=names), classes=imagenet_classes())
 
