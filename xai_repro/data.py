@@ -453,7 +453,8 @@ def photo_crops(n:int, # number of crops
                ) -> torch.Tensor:
     "`n` random resized, randomly flipped crops of the shipped photos: N×3×`size`×`size` in [0,1] (torchvision's RandomResizedCrop rule)."
     import math
-    if n < 1: raise ValueError(f"n must be a positive number of crops, got {n}")
+    if isinstance(n, bool) or int(n) != n or n < 1: raise ValueError(f"n must be a positive whole number of crops, got {n!r}")
+    n = int(n)
     if not (0 < scale[0] <= scale[1] <= 1): raise ValueError(f"scale must be fractions 0 < lo <= hi <= 1, got {scale}")
     tab = _photo_rows(names)
     dirs, rng = photo_dirs(), np.random.default_rng(seed)
