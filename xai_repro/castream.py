@@ -249,9 +249,11 @@ def castream_setups(scale:str='local', data_root=None, cache=None, device=None,
 def trained_stream(exp:dict, # an item of `castream_setups`
                    cache=None, device=None, **opts) -> CAStream:
     "A `CAStream` on the experiment's network with options `opts` (start, block, class_specific), trained with its recipe; cached in `cache/castream/`."
-    import time
+    import time, inspect
     from xai_repro.experiment import key_of
     s = exp['setup']
+    # every option spelled out, so that one configuration is one cache entry (the default stream is `start=0`)
+    opts = {k: p.default for k, p in inspect.signature(CAStream).parameters.items() if k in ('start', 'block', 'class_specific')} | opts
     cas = CAStream(s.model, size=s.x.shape[-1], **opts)
     rec = {k: v for k, v in exp['recipe'].items() if k not in ('n_train', 'n_crops')}
     path = Path(cache)/'castream'/f"{s.key}_{key_of(opts, rec, len(exp['train']))}.pt" if cache is not None else None
